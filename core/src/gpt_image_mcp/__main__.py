@@ -1,0 +1,3 @@
+from gpt_image_mcp.cli import main
+
+main()

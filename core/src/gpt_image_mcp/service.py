@@ -1,0 +1,296 @@
+"""The path of one call, shared by the MCP tools and the CLI.
+
+validate against the model's capabilities -> provider call -> sinks -> outcome. Nothing here knows MCP.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gpt_image_mcp.capabilities import ModelCapabilities, ModelTable
+from gpt_image_mcp.errors import (
+    BadUpstreamResponseError,
+    ConfigurationError,
+    ImageMCPError,
+    InvalidRequestError,
+    UnsupportedOperationError,
+)
+from gpt_image_mcp.plugins import PluginSelection, Registry, load_registry
+from gpt_image_mcp.progress import Progress
+from gpt_image_mcp.provider import ImageProvider
+from gpt_image_mcp.settings import Settings
+from gpt_image_mcp.sink import ImageSink, SaveContext, SavedImage
+from gpt_image_mcp.types import (
+    EditRequest,
+    GeneratedImage,
+    GenerateRequest,
+    ImageRequest,
+    ImageResult,
+    InputImage,
+    Operation,
+    VariationRequest,
+)
+from gpt_image_mcp.validation import check_request, normalise_size
+
+logger = logging.getLogger(__name__)
+
+OFFLINE = "offline"
+DEFAULT_SINKS = ("inline",)
+
+
+@dataclass
+class DeliveredImage:
+    """One image of a finished call and every place it went."""
+
+    image_id: str
+    saved: list[SavedImage] = field(default_factory=list)
+
+    @property
+    def inline(self) -> bool:
+        return any(location.inline for location in self.saved)
+
+
+@dataclass
+class CallOutcome:
+    result: ImageResult
+    delivered: list[DeliveredImage]
+    notes: list[str]
+    prompt: str | None = None
+
+
+class ImageService:
+    """Selected providers, the merged capability table and the call path."""
+
+    def __init__(self, settings: Settings, registry: Registry) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.providers = self._select_providers()
+        self.default_provider = next(iter(self.providers))
+        self.table = self._build_table()
+
+    @classmethod
+    def create(cls, settings: Settings, *, extra_plugins: Sequence[tuple[str, object]] = ()) -> ImageService:
+        selection = PluginSelection(
+            allow=frozenset(settings.plugins) if settings.plugins is not None else None,
+            block=frozenset(settings.disable_plugins),
+            strict=settings.strict_plugins,
+        )
+        return cls(settings, load_registry(selection, extra_plugins=extra_plugins))
+
+    # -- configuration -------------------------------------------------------------------------------
+
+    def _select_providers(self) -> dict[str, ImageProvider]:
+        available = self.registry.providers
+        if self.settings.provider:
+            unknown = [name for name in self.settings.provider if name not in available]
+            if unknown:
+                raise ConfigurationError(
+                    f"PROVIDER names {', '.join(unknown)}, which is not installed. Installed providers: "
+                    f"{', '.join(available)}. Install one with: pip install 'gpt-image-mcp[{unknown[0]}]'"
+                )
+            return {name: available[name] for name in self.settings.provider}
+        configured = {
+            name: provider for name, provider in available.items() if name != OFFLINE and provider.has_credentials()
+        }
+        if configured:
+            logger.info("Auto-detected provider(s) from credentials: %s", ", ".join(configured))
+            return configured
+        logger.warning(
+            "No image provider is configured: using the offline provider, which draws placeholder images. "
+            "Set PROVIDER and its credentials (e.g. OPENAI_API_KEY) for real images."
+        )
+        return {OFFLINE: available[OFFLINE]}
+
+    def _build_table(self) -> ModelTable:
+        table = ModelTable.default()
+        for name, provider in self.registry.providers.items():
+            layer = provider.model_table_layer()
+            if layer:
+                table = table.with_layer(layer, source=f"provider {name}")
+        if self.settings.model_capabilities_file:
+            table = table.with_file(self.settings.model_capabilities_file)
+        return table
+
+    def provider(self, name: str | None) -> ImageProvider:
+        if name is None:
+            return self.providers[self.default_provider]
+        key = name.strip().lower()
+        if key not in self.providers:
+            raise InvalidRequestError(
+                f"provider {name!r} is not enabled; enabled providers: {', '.join(self.providers)}"
+            )
+        return self.providers[key]
+
+    def models_for(self, provider: ImageProvider) -> list[ModelCapabilities]:
+        """Models of the table the provider serves and that are not retired."""
+        return [
+            provider.adapt_capabilities(model) for model in self.table if provider.serves(model) and not model.retired
+        ]
+
+    def default_model_for(self, provider: ImageProvider) -> str:
+        return provider.default_model() or self.settings.default_model
+
+    def resolve_model(
+        self, provider: ImageProvider, model: str | None
+    ) -> tuple[str, ModelCapabilities | None, list[str]]:
+        """The model to use, its capabilities as this provider offers them (None if unknown), notes."""
+        name = (model or "").strip() or self.default_model_for(provider)
+        caps = self.table.get(name)
+        if caps is not None and provider.serves(caps):
+            return name, provider.adapt_capabilities(caps), []
+        served = ", ".join(model.name for model in self.models_for(provider)) or "none"
+        if caps is not None:
+            raise InvalidRequestError(
+                f"model {name} is not served by provider {provider.name}; its models: {served}", model=name
+            )
+        if provider.accepts_unknown_models:
+            note = f"model {name} is not in the capability table, so only generic checks were made"
+            logger.warning(note)
+            return name, None, [note]
+        raise InvalidRequestError(
+            f"unknown model {name!r} for provider {provider.name}; use one of: {served}", model=name
+        )
+
+    # -- the call path ---------------------------------------------------------------------------------
+
+    async def generate(
+        self,
+        *,
+        provider: str | None = None,
+        sinks: Sequence[str] = DEFAULT_SINKS,
+        progress: Progress | None = None,
+        **fields: Any,
+    ) -> CallOutcome:
+        return await self._run(Operation.GENERATE, GenerateRequest, provider, sinks, progress, fields)
+
+    async def edit(
+        self,
+        *,
+        images: list[InputImage],
+        mask: InputImage | None = None,
+        provider: str | None = None,
+        sinks: Sequence[str] = DEFAULT_SINKS,
+        progress: Progress | None = None,
+        **fields: Any,
+    ) -> CallOutcome:
+        fields |= {"images": images, "mask": mask}
+        return await self._run(Operation.EDIT, EditRequest, provider, sinks, progress, fields)
+
+    async def variation(
+        self,
+        *,
+        image: InputImage,
+        provider: str | None = None,
+        sinks: Sequence[str] = DEFAULT_SINKS,
+        progress: Progress | None = None,
+        **fields: Any,
+    ) -> CallOutcome:
+        fields |= {"image": image}
+        return await self._run(Operation.VARIATION, VariationRequest, provider, sinks, progress, fields)
+
+    async def _run(
+        self,
+        operation: Operation,
+        request_type: type[GenerateRequest] | type[EditRequest] | type[VariationRequest],
+        provider_name: str | None,
+        sink_names: Sequence[str],
+        progress: Progress | None,
+        fields: dict[str, Any],
+    ) -> CallOutcome:
+        progress = progress or Progress()
+        provider = self.provider(provider_name)
+        model = fields.pop("model", None)
+        try:
+            return await self._run_with(operation, request_type, provider, sink_names, progress, model, fields)
+        except ImageMCPError as exc:
+            exc.provider = exc.provider or provider.name
+            exc.model = exc.model or model or self.default_model_for(provider)
+            raise
+
+    async def _run_with(
+        self,
+        operation: Operation,
+        request_type: type[GenerateRequest] | type[EditRequest] | type[VariationRequest],
+        provider: ImageProvider,
+        sink_names: Sequence[str],
+        progress: Progress,
+        model_name: str | None,
+        fields: dict[str, Any],
+    ) -> CallOutcome:
+        model, caps, notes = self.resolve_model(provider, model_name)
+        sinks = self._sinks(sink_names)
+        if operation not in provider.operations:
+            raise UnsupportedOperationError(f"provider {provider.name} does not support {operation.value}")
+        values = {key: value for key, value in fields.items() if value is not None}
+        values["size"] = normalise_size(values.get("size"))
+        request = request_type(model=model, **values)
+        check_request(request, operation, caps)
+        if caps is not None and caps.shutdown_date:
+            notes.append(f"{caps.name} is scheduled to shut down upstream on {caps.shutdown_date.isoformat()}")
+
+        await progress.stage(f"waiting for {provider.name} ({model})")
+        result = await self._call(provider, operation, request, progress)
+        if not result.images:
+            raise BadUpstreamResponseError(f"provider {provider.name} returned no images")
+        await progress.stage("delivering images")
+        prompt = getattr(request, "prompt", None)
+        delivered = [
+            await self._deliver(image, index, result, prompt, sinks, notes) for index, image in enumerate(result.images)
+        ]
+        return CallOutcome(result=result, delivered=delivered, notes=[*result.notes, *notes], prompt=prompt)
+
+    @staticmethod
+    async def _deliver(
+        image: GeneratedImage,
+        index: int,
+        result: ImageResult,
+        prompt: str | None,
+        sinks: list[tuple[str, ImageSink]],
+        notes: list[str],
+    ) -> DeliveredImage:
+        image_id = secrets.token_hex(8)
+        context = SaveContext(
+            provider=result.provider, model=result.model, prompt=prompt, index=index, image_id=image_id
+        )
+        item = DeliveredImage(image_id=image_id)
+        for sink_name, sink in sinks:
+            try:
+                item.saved.append(await sink.save(image, context))
+            except Exception as exc:  # a sink failure must never lose the paid-for image
+                logger.warning("Sink %s failed for image %s: %s", sink_name, image_id, exc)
+                notes.append(f"sink {sink_name} could not save image {index + 1}: {exc}")
+        return item
+
+    @staticmethod
+    async def _call(
+        provider: ImageProvider, operation: Operation, request: ImageRequest, progress: Progress
+    ) -> ImageResult:
+        if isinstance(request, GenerateRequest) and operation is Operation.GENERATE:
+            return await provider.generate(request, progress)
+        if isinstance(request, EditRequest):
+            return await provider.edit(request, progress)
+        if isinstance(request, VariationRequest):
+            return await provider.variation(request, progress)
+        raise AssertionError(f"unexpected request {type(request).__name__}")
+
+    def _sinks(self, names: Sequence[str]) -> list[tuple[str, ImageSink]]:
+        chosen = []
+        for name in dict.fromkeys(names):
+            sink = self.registry.sinks.get(name)
+            if sink is None:
+                raise InvalidRequestError(
+                    f"output sink {name!r} is not available; available sinks: {', '.join(self.registry.sinks)}"
+                )
+            chosen.append((name, sink))
+        return chosen
+
+    async def aclose(self) -> None:
+        for item in [*self.registry.providers.values(), *self.registry.sinks.values()]:
+            try:
+                await item.aclose()
+            except Exception as exc:  # closing must not hide the real shutdown reason
+                logger.debug("Error while closing %s: %s", item.name, exc)
