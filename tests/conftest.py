@@ -12,8 +12,22 @@ from gpt_image_mcp.service import ImageService
 from gpt_image_mcp.settings import Settings, load_settings
 
 SETTING_PREFIXES = (
-    "PROVIDER", "OPENAI_", "AZURE_", "TOGETHER_", "CUSTOM_OPENAI_", "MCP_", "GPT_IMAGE_MCP_", "DEFAULT_MODEL",
-    "PORT", "HOST", "LOG_", "USE_", "MAX_", "MODEL_CAPABILITIES_FILE", "OUTPUT_DIR", "IDENTITY_",
+    "PROVIDER",
+    "OPENAI_",
+    "AZURE_",
+    "TOGETHER_",
+    "CUSTOM_OPENAI_",
+    "MCP_",
+    "GPT_IMAGE_MCP_",
+    "DEFAULT_MODEL",
+    "PORT",
+    "HOST",
+    "LOG_",
+    "USE_",
+    "MAX_",
+    "MODEL_CAPABILITIES_FILE",
+    "OUTPUT_DIR",
+    "IDENTITY_",
 )
 
 
@@ -41,5 +55,5 @@ def make_service() -> Callable[..., ImageService]:
 
 
 @pytest.fixture
-def offline_server(make_service: Callable[..., ImageService]):  # noqa: ANN201
+def offline_server(make_service: Callable[..., ImageService]):
     return build_server(make_service(provider="offline"))

@@ -32,8 +32,14 @@ def accepted(request: GenerateRequest) -> bool:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1536x1024", "1536x1024"), ("1536×1024", "1536x1024"), (" 1536 X 1024 ", "1536x1024"), ("auto", "auto"),
-     ("AUTO", "auto"), (None, None)],
+    [
+        ("1536x1024", "1536x1024"),
+        ("1536×1024", "1536x1024"),
+        (" 1536 X 1024 ", "1536x1024"),
+        ("auto", "auto"),
+        ("AUTO", "auto"),
+        (None, None),
+    ],
 )
 def test_sizes_are_normalised(text: str | None, expected: str | None) -> None:
     assert normalise_size(text) == expected

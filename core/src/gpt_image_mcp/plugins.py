@@ -181,8 +181,8 @@ def _collect(
 ) -> None:
     """Call one registration hook plugin by plugin, so a failing plugin is isolated and named."""
     hook = getattr(manager.hook, hook_name)
-    # pluggy returns implementations last-registered-first; registration order is what users expect.
-    for impl in reversed(hook.get_hookimpls()):
+    # In registration order (built-ins first), so a duplicate is blamed on the later plugin.
+    for impl in hook.get_hookimpls():
         plugin_name = impl.plugin_name
 
         def register(obj: Any, _plugin: str = plugin_name) -> None:

@@ -2,9 +2,8 @@
 
 import io
 
-from PIL import Image, ImageColor
-
 from gpt_image_mcp import GeneratedImage, GenerateRequest, ImageProvider, ImageResult, Progress, hookimpl
+from PIL import Image, ImageColor
 
 
 class SolidProvider(ImageProvider):

@@ -1,0 +1,117 @@
+"""The installed console script, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+SCRIPT = str(Path(sys.executable).parent / "gpt-image-mcp")
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [SCRIPT, *args], capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})}, cwd=cwd
+    )
+
+
+def test_help_lists_the_commands() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("serve", "generate", "providers", "plugins", "config"):
+        assert command in result.stdout
+
+
+def test_python_dash_m_works() -> None:
+    result = subprocess.run([sys.executable, "-m", "gpt_image_mcp", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "generate" in result.stdout
+
+
+def test_plugins_prints_json_with_the_builtins() -> None:
+    result = run("plugins")
+    assert result.returncode == 0, result.stderr
+    plugins = {plugin["name"]: plugin for plugin in json.loads(result.stdout)}
+    assert plugins["offline"]["builtin"] and plugins["offline"]["hooks"] == ["register_providers"]
+    assert plugins["inline_sink"]["distribution"] == "gpt-image-mcp-core"
+    assert plugins["solid"]["distribution"] == "gpt-image-mcp-solid" and plugins["solid"]["version"] == "0.1.0"
+
+
+def test_a_broken_plugin_is_reported_not_fatal_unless_strict(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "broken_plugin-0.1.dist-info").mkdir(parents=True)
+    (site / "broken_plugin.py").write_text("raise RuntimeError('boom')\n")
+    (site / "broken_plugin-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n"
+    )
+    (site / "broken_plugin-0.1.dist-info" / "entry_points.txt").write_text("[gpt_image_mcp]\nbroken = broken_plugin\n")
+    env = {"PYTHONPATH": str(site)}
+    result = run("plugins", env=env)
+    assert result.returncode == 0
+    broken = next(p for p in json.loads(result.stdout) if p["name"] == "broken")
+    assert broken["status"] == "failed" and broken["error"] == "RuntimeError: boom"
+    strict = run("plugins", env=env | {"GPT_IMAGE_MCP_STRICT_PLUGINS": "1"})
+    assert strict.returncode == 2 and "plugin 'broken' (broken-plugin) failed to load" in strict.stderr
+    assert "Traceback" not in strict.stderr
+
+
+def test_generate_saves_files_and_prints_their_paths(tmp_path: Path) -> None:
+    result = run("generate", "a lighthouse at dusk", "--size", "1536x1024", "-n", "2", "-o", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    paths = [Path(line) for line in result.stdout.splitlines()]
+    assert len(paths) == 2 and all(path.parent == tmp_path / "out" for path in paths)
+    assert all(Image.open(path).size == (1536, 1024) for path in paths)
+    assert "offline placeholder" in result.stderr
+
+
+def test_generate_to_a_file_never_overwrites(tmp_path: Path) -> None:
+    first = run("generate", "fox", "-o", "fox.webp", "--format", "webp", cwd=tmp_path)
+    second = run("generate", "fox", "-o", "fox.webp", "--format", "webp", cwd=tmp_path)
+    assert first.stdout.strip() == str(tmp_path / "fox.webp")
+    assert second.stdout.strip() == str(tmp_path / "fox-1.webp")
+    assert Image.open(tmp_path / "fox-1.webp").format == "WEBP"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--size", "1920x1080"], "nearest valid size is 1920x1088"),
+        (["-n", "11"], "n must be between 1 and 10"),
+        (["--model", "dall-e-2"], "dall-e-2 was shut down"),
+        (["--provider", "nope"], "PROVIDER names nope, which is not installed"),
+    ],
+)
+def test_generate_bad_input_exits_2_with_a_message(tmp_path: Path, args: list[str], message: str) -> None:
+    result = run("generate", "fox", *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_invalid_configuration_exits_2_listing_every_problem() -> None:
+    result = run("serve", env={"PORT": "x", "MCP_TRANSPORT": "pigeon"})
+    assert result.returncode == 2
+    assert "PORT:" in result.stderr and "MCP_TRANSPORT:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_config_masks_secrets_and_check_reports_problems(tmp_path: Path) -> None:
+    shown = run("config", env={"MCP_API_KEY": "super-secret-value"})
+    assert shown.returncode == 0 and "super-secret-value" not in shown.stdout
+    assert json.loads(shown.stdout)["mcp_api_key"] == "**********"
+    assert run("config", "check").returncode == 0
+    bad = run("config", "check", env={"MODEL_CAPABILITIES_FILE": str(tmp_path / "missing.toml")})
+    assert bad.returncode == 2 and "missing.toml does not exist" in bad.stderr
+
+
+def test_providers_lists_models(tmp_path: Path) -> None:
+    result = run("providers", "--json")
+    assert result.returncode == 0
+    listing = json.loads(result.stdout)
+    assert listing["default_provider"] == "offline"
+    assert "gpt-image-2" in [model["name"] for model in listing["providers"][0]["models"]]
+    validated = run("providers", "--validate")
+    assert validated.returncode == 0 and "ok   configuration" in validated.stdout

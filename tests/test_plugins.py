@@ -1,0 +1,145 @@
+"""Plugin loading: built-ins, real entry points from installed metadata, isolation, strict mode, lists."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from gpt_image_mcp import ImageProvider, ImageSink, hookimpl
+from gpt_image_mcp.errors import PluginError
+from gpt_image_mcp.plugins import PluginSelection, load_registry
+
+
+def install_fake_distribution(site: Path, dist: str, module: str, source: str, entry_name: str) -> None:
+    """Lay out a distribution exactly as pip installs one: a module plus a .dist-info with entry points."""
+    (site / f"{module}.py").write_text(textwrap.dedent(source))
+    info = site / f"{dist.replace('-', '_')}-1.2.3.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
+    (info / "entry_points.txt").write_text(f"[gpt_image_mcp]\n{entry_name} = {module}\n")
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "site"
+    directory.mkdir()
+    monkeypatch.syspath_prepend(str(directory))
+    yield directory
+    for name in [n for n in sys.modules if n.startswith("fakeplug_")]:
+        del sys.modules[name]
+
+
+GOOD = """
+    from gpt_image_mcp import ImageProvider, hookimpl
+
+    class Echo(ImageProvider):
+        name = "echo"
+
+    @hookimpl
+    def register_providers(register):
+        register(Echo())
+"""
+
+
+def test_builtins_come_first_and_are_described() -> None:
+    registry = load_registry(PluginSelection(load_entry_points=False))
+    assert [info.name for info in registry.plugins] == ["offline", "inline_sink"]
+    assert registry.plugins[0].hooks == ["register_providers"] and registry.plugins[0].builtin
+    assert "offline" in registry.providers and "inline" in registry.sinks
+    assert registry.owner("provider", "offline") == "offline"
+
+
+def test_installed_example_plugin_is_discovered_through_its_metadata() -> None:
+    registry = load_registry()
+    info = next(info for info in registry.plugins if info.name == "solid")
+    assert (info.distribution, info.version, info.status) == ("gpt-image-mcp-solid", "0.1.0", "loaded")
+    assert info.hooks == ["register_providers"]
+    assert registry.owner("provider", "solid") == "solid"
+
+
+def test_a_new_distribution_on_the_path_is_discovered(site: Path) -> None:
+    install_fake_distribution(site, "fakeplug-good", "fakeplug_good", GOOD, "echo")
+    registry = load_registry()
+    info = next(info for info in registry.plugins if info.name == "echo")
+    assert (info.distribution, info.version, info.status) == ("fakeplug-good", "1.2.3", "loaded")
+    assert "echo" in registry.providers
+
+
+def test_a_plugin_that_fails_to_import_is_skipped_and_reported(site: Path, caplog: pytest.LogCaptureFixture) -> None:
+    install_fake_distribution(site, "fakeplug-broken", "fakeplug_broken", "raise ImportError('no sdk here')", "broken")
+    registry = load_registry()
+    info = next(info for info in registry.plugins if info.name == "broken")
+    assert info.status == "failed" and info.error == "ImportError: no sdk here"
+    assert "offline" in registry.providers
+    assert "Skipping plugin 'broken'" in caplog.text
+
+
+def test_strict_mode_turns_a_broken_plugin_into_an_error(site: Path) -> None:
+    install_fake_distribution(site, "fakeplug-broken", "fakeplug_broken", "1/0", "broken")
+    with pytest.raises(PluginError, match=r"plugin 'broken' \(fakeplug-broken\) failed to load: ZeroDivisionError"):
+        load_registry(PluginSelection(strict=True))
+
+
+def test_a_plugin_whose_hook_raises_is_isolated(site: Path) -> None:
+    source = """
+        from gpt_image_mcp import hookimpl
+
+        @hookimpl
+        def register_providers(register):
+            raise RuntimeError("cannot start")
+    """
+    install_fake_distribution(site, "fakeplug-hook", "fakeplug_hook", source, "hooky")
+    registry = load_registry()
+    info = next(info for info in registry.plugins if info.name == "hooky")
+    assert info.status == "failed" and "RuntimeError: cannot start" in (info.error or "")
+    with pytest.raises(PluginError, match="cannot start"):
+        load_registry(PluginSelection(strict=True))
+
+
+def test_allow_and_block_lists(site: Path) -> None:
+    install_fake_distribution(site, "fakeplug-good", "fakeplug_good", GOOD, "echo")
+    blocked = load_registry(PluginSelection(block=frozenset({"echo"})))
+    assert "echo" not in blocked.providers
+    assert next(i for i in blocked.plugins if i.name == "echo").status == "disabled"
+    allowed = load_registry(PluginSelection(allow=frozenset({"echo"})))
+    assert "echo" in allowed.providers and "solid" not in allowed.providers
+    assert "offline" in allowed.providers  # built-ins are always there
+
+
+def test_duplicate_names_are_an_error_naming_both_plugins(site: Path) -> None:
+    source = GOOD.replace('name = "echo"', 'name = "offline"')
+    install_fake_distribution(site, "fakeplug-dup", "fakeplug_dup", source, "impostor")
+    with pytest.raises(PluginError, match="registered twice: by plugin 'offline' and by plugin 'impostor'"):
+        load_registry()
+
+
+def test_registering_a_wrong_object_is_refused() -> None:
+    class Plugin:
+        @hookimpl
+        def register_sinks(self, register):
+            register(object())
+
+    with pytest.raises(PluginError, match="not an ImageSink"):
+        load_registry(PluginSelection(load_entry_points=False), extra_plugins=[("bad", Plugin())])
+
+
+def test_throwaway_plugins_for_one_test() -> None:
+    class Null(ImageSink):
+        name = "null"
+
+    class Quiet(ImageProvider):
+        name = "quiet"
+
+    class Plugin:
+        @hookimpl
+        def register_sinks(self, register):
+            register(Null())
+
+        @hookimpl
+        def register_providers(self, register):
+            register(Quiet())
+
+    registry = load_registry(PluginSelection(load_entry_points=False), extra_plugins=[("throwaway", Plugin())])
+    assert registry.owner("sink", "null") == "throwaway" and registry.owner("provider", "quiet") == "throwaway"

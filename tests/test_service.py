@@ -1,0 +1,123 @@
+"""Provider selection, model resolution and sink failures in the call path."""
+
+from __future__ import annotations
+
+import pytest
+from gpt_image_mcp import (
+    GeneratedImage,
+    GenerateRequest,
+    ImageProvider,
+    ImageResult,
+    ImageSink,
+    Progress,
+    SavedImage,
+    hookimpl,
+)
+from gpt_image_mcp.errors import ConfigurationError, InvalidRequestError, UpstreamUnavailableError
+from gpt_image_mcp.service import ImageService
+from gpt_image_mcp.settings import load_settings
+
+from tests.helpers import png_bytes
+
+pytestmark = pytest.mark.anyio
+
+
+class Keyed(ImageProvider):
+    name = "keyed"
+    accepts_unknown_models = True
+
+    def __init__(self, key: str | None = "k") -> None:
+        self.key = key
+        self.calls: list[GenerateRequest] = []
+
+    def has_credentials(self) -> bool:
+        return self.key is not None
+
+    async def generate(self, request: GenerateRequest, progress: Progress) -> ImageResult:
+        self.calls.append(request)
+        if request.prompt == "fail":
+            raise UpstreamUnavailableError("upstream is down")
+        return ImageResult(images=[GeneratedImage.from_bytes(png_bytes())], provider=self.name, model=request.model)
+
+
+class Broken(ImageSink):
+    name = "broken"
+
+    async def save(self, image, context) -> SavedImage:
+        raise OSError("disk full")
+
+
+def service_with(*objects: object, **settings: object) -> ImageService:
+    class Plugin:
+        @hookimpl
+        def register_providers(self, register):
+            for obj in objects:
+                if isinstance(obj, ImageProvider):
+                    register(obj)
+
+        @hookimpl
+        def register_sinks(self, register):
+            for obj in objects:
+                if isinstance(obj, ImageSink):
+                    register(obj)
+
+    return ImageService.create(load_settings(**settings), extra_plugins=[("test", Plugin())])
+
+
+def test_provider_with_credentials_is_auto_detected() -> None:
+    assert service_with(Keyed()).default_provider == "keyed"
+
+
+def test_offline_is_the_default_without_credentials(caplog: pytest.LogCaptureFixture) -> None:
+    service = service_with(Keyed(key=None))
+    assert service.default_provider == "offline" and list(service.providers) == ["offline"]
+    assert "using the offline provider" in caplog.text
+
+
+def test_provider_setting_names_one_or_several() -> None:
+    service = service_with(Keyed(), provider="offline,keyed")
+    assert service.default_provider == "offline" and list(service.providers) == ["offline", "keyed"]
+
+
+def test_unknown_provider_setting_says_how_to_install() -> None:
+    with pytest.raises(ConfigurationError, match=r"pip install 'gpt-image-mcp\[azure\]'"):
+        service_with(provider="azure")
+
+
+async def test_unknown_models_pass_with_a_note_when_the_provider_accepts_them() -> None:
+    provider = Keyed()
+    outcome = await service_with(provider).generate(prompt="fox", model="gpt-image-9", size="1000x1000")
+    assert provider.calls[0].model == "gpt-image-9" and provider.calls[0].size == "1000x1000"
+    assert any("not in the capability table" in note for note in outcome.notes)
+
+
+async def test_models_of_another_vendor_are_refused() -> None:
+    with pytest.raises(InvalidRequestError, match="model solid-1 is not served by provider keyed"):
+        await service_with(Keyed()).generate(prompt="fox", model="solid-1")
+
+
+async def test_provider_contributed_table_entries_are_used() -> None:
+    service = service_with(provider="solid")
+    outcome = await service.generate(prompt="teal", size="512x512", n=2)
+    assert outcome.result.model == "solid-1" and len(outcome.result.images) == 2
+    with pytest.raises(InvalidRequestError, match="use one of 256x256, 512x512, 1024x1024, auto"):
+        await service.generate(prompt="teal", size="2048x2048")
+
+
+async def test_upstream_errors_carry_provider_and_model() -> None:
+    with pytest.raises(UpstreamUnavailableError) as info:
+        await service_with(Keyed()).generate(prompt="fail")
+    assert (info.value.provider, info.value.model) == ("keyed", "gpt-image-2")
+
+
+async def test_a_failing_sink_never_loses_the_image() -> None:
+    outcome = await service_with(Keyed(), Broken()).generate(prompt="fox", sinks=("inline", "broken"))
+    assert outcome.delivered[0].inline
+    assert any("sink broken could not save image 1: disk full" in note for note in outcome.notes)
+
+
+async def test_retired_model_is_refused_before_the_provider_is_called() -> None:
+    provider = Keyed()
+    with pytest.raises(InvalidRequestError, match="dall-e-2 was shut down"):
+        await service_with(provider).generate(prompt="fox", model="dall-e-2")
+    assert provider.calls == []
