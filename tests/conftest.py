@@ -7,11 +7,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from gpt_image_mcp.metrics import Metrics, set_metrics
 from gpt_image_mcp.server import build_server
 from gpt_image_mcp.service import ImageService
 from gpt_image_mcp.settings import Settings, load_settings
 
 SETTING_PREFIXES = (
+    "IMAGE_STORE",
+    "PROGRESS_",
+    "HTTP_",
+    "RETRY_",
+    "WORKSPACE_",
+    "DEFAULT_SINKS",
     "PROVIDER",
     "OPENAI_",
     "AZURE_",
@@ -28,6 +35,12 @@ SETTING_PREFIXES = (
     "MODEL_CAPABILITIES_FILE",
     "OUTPUT_DIR",
     "IDENTITY_",
+    "METRICS_",
+    "RATE_LIMIT_",
+    "TRUSTED_PROXIES",
+    "ALLOWED_HOSTS",
+    "ALLOWED_ORIGINS",
+    "SHUTDOWN_",
 )
 
 
@@ -37,6 +50,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
     for name in list(os.environ):
         if name.upper().startswith(SETTING_PREFIXES):
             monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("IMAGE_STORE_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("OUTPUT_DIR", str(tmp_path / "output"))
     monkeypatch.chdir(tmp_path)
     yield
 
@@ -57,3 +72,12 @@ def make_service() -> Callable[..., ImageService]:
 @pytest.fixture
 def offline_server(make_service: Callable[..., ImageService]):
     return build_server(make_service(provider="offline"))
+
+
+@pytest.fixture
+def fresh_metrics() -> Iterator[Metrics]:
+    """A new, empty metrics object as the process's current one for the duration of a test."""
+    metrics = Metrics()
+    previous = set_metrics(metrics)
+    yield metrics
+    set_metrics(previous)

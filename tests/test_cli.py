@@ -89,7 +89,7 @@ def test_generate_bad_input_exits_2_with_a_message(tmp_path: Path, args: list[st
     result = run("generate", "fox", *args, cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
-    assert not list(tmp_path.iterdir())
+    assert not [path for path in tmp_path.rglob("*") if path.is_file()]
 
 
 def test_invalid_configuration_exits_2_listing_every_problem() -> None:

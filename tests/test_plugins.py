@@ -45,9 +45,9 @@ GOOD = """
 
 def test_builtins_come_first_and_are_described() -> None:
     registry = load_registry(PluginSelection(load_entry_points=False))
-    assert [info.name for info in registry.plugins] == ["offline", "inline_sink"]
+    assert [info.name for info in registry.plugins] == ["offline", "inline_sink", "workspace_sink"]
     assert registry.plugins[0].hooks == ["register_providers"] and registry.plugins[0].builtin
-    assert "offline" in registry.providers and "inline" in registry.sinks
+    assert "offline" in registry.providers and {"inline", "workspace"} <= set(registry.sinks)
     assert registry.owner("provider", "offline") == "offline"
 
 

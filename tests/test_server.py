@@ -90,7 +90,7 @@ async def test_default_is_a_1024_square_png(offline_server, mode: str) -> None:
         ({"model": "no-such-model"}, "unknown model 'no-such-model'"),
         ({"provider": "nope"}, "provider 'nope' is not enabled"),
         ({"quality": "ultra"}, "use one of auto, low, medium, high"),
-        ({"save_to_workspace": True}, "output sink 'workspace' is not available"),
+        ({"sinks": ["nowhere"]}, "output sink 'nowhere' is not available"),
     ],
 )
 async def test_invalid_arguments_are_tool_errors_naming_the_rule(offline_server, mode: str, arguments, rule) -> None:
@@ -148,7 +148,7 @@ async def test_edit_with_images_and_mask(offline_server, mode: str) -> None:
     [
         ({"image": "not base64!!"}, "image: not valid base64"),
         ({"image": b64(b"hello world")}, "image: the bytes are not a readable image"),
-        ({"image": "https://example.com/cat.png"}, "URLs and file paths are not accepted"),
+        ({"image": "https://example.com/cat.png"}, "remote URLs are not accepted"),
         ({"images": [b64(png_bytes())] * 17}, "at most 16 input images"),
         ({"image": b64(png_bytes((64, 64))), "mask": _mask((32, 32))}, "mask is 32x32 but the first image is 64x64"),
         ({}, "give at least one input image"),

@@ -14,7 +14,7 @@ from gpt_image_mcp import (
     hookimpl,
 )
 from gpt_image_mcp.errors import ConfigurationError, InvalidRequestError, UpstreamUnavailableError
-from gpt_image_mcp.service import ImageService
+from gpt_image_mcp.service import Delivery, ImageService
 from gpt_image_mcp.settings import load_settings
 
 from tests.helpers import png_bytes
@@ -81,7 +81,7 @@ def test_provider_setting_names_one_or_several() -> None:
 
 def test_unknown_provider_setting_says_how_to_install() -> None:
     with pytest.raises(ConfigurationError, match=r"pip install 'gpt-image-mcp\[azure\]'"):
-        service_with(provider="azure")
+        service_with(provider="azure", disable_plugins="azure")
 
 
 async def test_unknown_models_pass_with_a_note_when_the_provider_accepts_them() -> None:
@@ -111,9 +111,12 @@ async def test_upstream_errors_carry_provider_and_model() -> None:
 
 
 async def test_a_failing_sink_never_loses_the_image() -> None:
-    outcome = await service_with(Keyed(), Broken()).generate(prompt="fox", sinks=("inline", "broken"))
+    outcome = await service_with(Keyed(), Broken()).generate(
+        prompt="fox", delivery=Delivery(sinks=("inline", "broken"))
+    )
     assert outcome.delivered[0].inline
     assert any("sink broken could not save image 1: disk full" in note for note in outcome.notes)
+    assert outcome.delivered[0].stored.sha256 == outcome.result.images[0].sha256
 
 
 async def test_retired_model_is_refused_before_the_provider_is_called() -> None:

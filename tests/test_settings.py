@@ -60,3 +60,11 @@ def test_every_problem_is_listed_by_variable_name(monkeypatch: pytest.MonkeyPatc
         load_settings()
     message = info.value.message
     assert "PORT:" in message and "MCP_TRANSPORT:" in message and "LOG_LEVEL:" in message
+
+
+def test_stray_variables_named_like_fields_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRANSPORT", "http")
+    monkeypatch.setenv("PLUGINS", "nothing")
+    monkeypatch.setenv("STRICT_PLUGINS", "1")
+    settings = load_settings()
+    assert (settings.transport, settings.plugins, settings.strict_plugins) == ("stdio", None, False)

@@ -51,7 +51,7 @@ def _service(settings: Settings) -> ImageService:
     from gpt_image_mcp.logs import configure_logging
     from gpt_image_mcp.service import ImageService
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     try:
         return ImageService.create(settings)
     except ConfigurationError as exc:
@@ -81,13 +81,29 @@ def serve(
 
 
 def _serve(settings: Settings) -> None:
+    """Serve over stdio or HTTP until the client leaves or SIGTERM/SIGINT (HTTP: graceful, exit 0)."""
+    import logging
+
     import anyio
 
+    from gpt_image_mcp.errors import ConfigurationError
+    from gpt_image_mcp.logs import configure_logging
+    from gpt_image_mcp.secrets_mask import register_settings_secrets
     from gpt_image_mcp.server import build_server
 
+    register_settings_secrets(settings)
+    configure_logging(settings.log_level, settings.log_format)
     service = _service(settings)
     server = build_server(service)
     try:
+        if settings.metrics_port is not None:
+            from gpt_image_mcp.metrics import start_metrics_listener
+
+            try:
+                start_metrics_listener(settings.metrics_port)
+            except OSError as exc:
+                _fail(f"METRICS_PORT {settings.metrics_port}: {exc.strerror or exc}")
+            logging.getLogger(__name__).info("Metrics on http://127.0.0.1:%d/metrics", settings.metrics_port)
         if settings.transport == "http":
             from gpt_image_mcp.http import run_http
 
@@ -96,6 +112,8 @@ def _serve(settings: Settings) -> None:
             anyio.run(server.run_stdio_async)
     except KeyboardInterrupt:
         pass
+    except ConfigurationError as exc:
+        _fail(exc.message)
     finally:
         anyio.run(service.aclose)
 

@@ -118,6 +118,12 @@ class BadUpstreamResponseError(ImageMCPError):
     code = "bad_upstream_response"
 
 
+class CancelledByUserError(ImageMCPError):
+    """The user cancelled the call (e.g. dismissed a question); nothing was sent upstream."""
+
+    code = "cancelled"
+
+
 class SinkError(ImageMCPError):
     """An output sink could not store an image (the image itself is kept elsewhere)."""
 

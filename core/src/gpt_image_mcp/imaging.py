@@ -41,3 +41,44 @@ def inspect_image(data: bytes, error: type[Exception] = BadUpstreamResponseError
     if mime is None:
         raise error(f"unsupported image format {fmt or 'unknown'}; expected PNG, JPEG or WebP")
     return ImageInfo(mime_type=mime, width=size[0], height=size[1], has_alpha=has_alpha)
+
+
+@dataclass(frozen=True)
+class Preview:
+    data: bytes
+    mime_type: str
+    width: int
+    height: int
+
+
+PREVIEW_MAX_EDGE = 1024
+PREVIEW_MIN_EDGE = 32
+
+
+def make_preview(data: bytes, *, has_alpha: bool, max_bytes: int) -> Preview | None:
+    """A downscaled copy under `max_bytes`: JPEG for opaque images, PNG when alpha matters.
+
+    Shrinks step by step (and lowers JPEG quality) until it fits; None when even the smallest does not.
+    """
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = MAX_DECODE_PIXELS
+    with Image.open(io.BytesIO(data)) as source:
+        source.load()
+        image = source.convert("RGBA" if has_alpha else "RGB")
+    scale = min(1.0, PREVIEW_MAX_EDGE / max(image.size))
+    while True:
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        if max(size) < PREVIEW_MIN_EDGE:
+            return None
+        resized = image.resize(size, Image.Resampling.LANCZOS) if size != image.size else image
+        for quality in (None,) if has_alpha else (85, 70, 55):
+            buffer = io.BytesIO()
+            if has_alpha:
+                resized.save(buffer, format="PNG", optimize=True)
+            else:
+                resized.save(buffer, format="JPEG", quality=quality, optimize=True)
+            if buffer.tell() <= max_bytes:
+                mime = "image/png" if has_alpha else "image/jpeg"
+                return Preview(data=buffer.getvalue(), mime_type=mime, width=size[0], height=size[1])
+        scale *= 0.7

@@ -22,6 +22,7 @@ ENTRY_POINT_GROUP = "gpt_image_mcp"
 DEFAULT_PLUGINS = (
     "gpt_image_mcp.default_plugins.offline",
     "gpt_image_mcp.default_plugins.inline_sink",
+    "gpt_image_mcp.default_plugins.workspace_sink",
 )
 
 

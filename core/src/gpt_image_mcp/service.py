@@ -6,10 +6,12 @@ validate against the model's capabilities -> provider call -> sinks -> outcome. 
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
+
+import anyio
 
 from gpt_image_mcp.capabilities import ModelCapabilities, ModelTable
 from gpt_image_mcp.errors import (
@@ -22,8 +24,10 @@ from gpt_image_mcp.errors import (
 from gpt_image_mcp.plugins import PluginSelection, Registry, load_registry
 from gpt_image_mcp.progress import Progress
 from gpt_image_mcp.provider import ImageProvider
+from gpt_image_mcp.sanitize import sanitize_prompt
 from gpt_image_mcp.settings import Settings
 from gpt_image_mcp.sink import ImageSink, SaveContext, SavedImage
+from gpt_image_mcp.store import ImageStore, StoredImage
 from gpt_image_mcp.types import (
     EditRequest,
     GeneratedImage,
@@ -39,15 +43,29 @@ from gpt_image_mcp.validation import check_request, normalise_size
 logger = logging.getLogger(__name__)
 
 OFFLINE = "offline"
-DEFAULT_SINKS = ("inline",)
+APP_NAME = "gpt-image-mcp"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a call's images go: sinks (None: the configured defaults) and file-output wishes."""
+
+    sinks: Sequence[str] | None = None
+    workspace: Path | None = None
+    filename: str | None = None
+    subfolder: str | None = None
 
 
 @dataclass
 class DeliveredImage:
-    """One image of a finished call and every place it went."""
+    """One image of a finished call: its record in the store and every place a sink put it."""
 
-    image_id: str
+    stored: StoredImage
     saved: list[SavedImage] = field(default_factory=list)
+
+    @property
+    def image_id(self) -> str:
+        return self.stored.id
 
     @property
     def inline(self) -> bool:
@@ -60,6 +78,10 @@ class CallOutcome:
     delivered: list[DeliveredImage]
     notes: list[str]
     prompt: str | None = None
+    original_prompt: str | None = None
+
+    def with_notes(self, notes: list[str], *, original_prompt: str | None = None) -> CallOutcome:
+        return replace(self, notes=[*self.notes, *notes], original_prompt=original_prompt)
 
 
 class ImageService:
@@ -71,6 +93,11 @@ class ImageService:
         self.providers = self._select_providers()
         self.default_provider = next(iter(self.providers))
         self.table = self._build_table()
+        self.store = ImageStore(
+            settings.image_store_dir or default_store_dir(),
+            max_count=settings.image_store_max_count,
+            max_bytes=settings.image_store_max_bytes,
+        )
 
     @classmethod
     def create(cls, settings: Settings, *, extra_plugins: Sequence[tuple[str, object]] = ()) -> ImageService:
@@ -161,11 +188,11 @@ class ImageService:
         self,
         *,
         provider: str | None = None,
-        sinks: Sequence[str] = DEFAULT_SINKS,
+        delivery: Delivery | None = None,
         progress: Progress | None = None,
         **fields: Any,
     ) -> CallOutcome:
-        return await self._run(Operation.GENERATE, GenerateRequest, provider, sinks, progress, fields)
+        return await self._run(Operation.GENERATE, GenerateRequest, provider, delivery, progress, fields)
 
     async def edit(
         self,
@@ -173,39 +200,40 @@ class ImageService:
         images: list[InputImage],
         mask: InputImage | None = None,
         provider: str | None = None,
-        sinks: Sequence[str] = DEFAULT_SINKS,
+        delivery: Delivery | None = None,
         progress: Progress | None = None,
         **fields: Any,
     ) -> CallOutcome:
         fields |= {"images": images, "mask": mask}
-        return await self._run(Operation.EDIT, EditRequest, provider, sinks, progress, fields)
+        return await self._run(Operation.EDIT, EditRequest, provider, delivery, progress, fields)
 
     async def variation(
         self,
         *,
         image: InputImage,
         provider: str | None = None,
-        sinks: Sequence[str] = DEFAULT_SINKS,
+        delivery: Delivery | None = None,
         progress: Progress | None = None,
         **fields: Any,
     ) -> CallOutcome:
         fields |= {"image": image}
-        return await self._run(Operation.VARIATION, VariationRequest, provider, sinks, progress, fields)
+        return await self._run(Operation.VARIATION, VariationRequest, provider, delivery, progress, fields)
 
     async def _run(
         self,
         operation: Operation,
         request_type: type[GenerateRequest] | type[EditRequest] | type[VariationRequest],
         provider_name: str | None,
-        sink_names: Sequence[str],
+        delivery: Delivery | None,
         progress: Progress | None,
         fields: dict[str, Any],
     ) -> CallOutcome:
-        progress = progress or Progress()
         provider = self.provider(provider_name)
         model = fields.pop("model", None)
         try:
-            return await self._run_with(operation, request_type, provider, sink_names, progress, model, fields)
+            return await self._run_with(
+                operation, request_type, provider, delivery or Delivery(), progress or Progress(), model, fields
+            )
         except ImageMCPError as exc:
             exc.provider = exc.provider or provider.name
             exc.model = exc.model or model or self.default_model_for(provider)
@@ -216,17 +244,19 @@ class ImageService:
         operation: Operation,
         request_type: type[GenerateRequest] | type[EditRequest] | type[VariationRequest],
         provider: ImageProvider,
-        sink_names: Sequence[str],
+        delivery: Delivery,
         progress: Progress,
         model_name: str | None,
         fields: dict[str, Any],
     ) -> CallOutcome:
         model, caps, notes = self.resolve_model(provider, model_name)
-        sinks = self._sinks(sink_names)
+        sinks = self._sinks(delivery.sinks if delivery.sinks is not None else self.settings.default_sinks)
         if operation not in provider.operations:
             raise UnsupportedOperationError(f"provider {provider.name} does not support {operation.value}")
         values = {key: value for key, value in fields.items() if value is not None}
         values["size"] = normalise_size(values.get("size"))
+        if "prompt" in values:
+            values["prompt"] = sanitize_prompt(values["prompt"])
         request = request_type(model=model, **values)
         check_request(request, operation, caps)
         if caps is not None and caps.shutdown_date:
@@ -236,33 +266,56 @@ class ImageService:
         result = await self._call(provider, operation, request, progress)
         if not result.images:
             raise BadUpstreamResponseError(f"provider {provider.name} returned no images")
-        await progress.stage("delivering images")
+        await progress.stage("saving images")
         prompt = getattr(request, "prompt", None)
-        delivered = [
-            await self._deliver(image, index, result, prompt, sinks, notes) for index, image in enumerate(result.images)
+        # Into the store first, all of them: from here on nothing that was paid for can be lost.
+        stored = [
+            await anyio.to_thread.run_sync(
+                lambda image=image: self.store.put(image, provider=result.provider, model=result.model)
+            )
+            for image in result.images
         ]
+        base = SaveContext(
+            provider=result.provider,
+            model=result.model,
+            prompt=prompt,
+            image_id="",
+            workspace=str(delivery.workspace or self.workspace_dir()),
+            filename=delivery.filename,
+            subfolder=delivery.subfolder,
+        )
+        delivered = []
+        for index, (image, record) in enumerate(zip(result.images, stored, strict=True)):
+            context = base.model_copy(update={"index": index, "image_id": record.id})
+            delivered.append(await self._deliver(image, record, context, sinks, notes))
         return CallOutcome(result=result, delivered=delivered, notes=[*result.notes, *notes], prompt=prompt)
+
+    def workspace_dir(self) -> Path:
+        """The folder for file output when no client root applies: OUTPUT_DIR, else the pictures folder."""
+        if self.settings.output_dir is not None:
+            return self.settings.output_dir.expanduser()
+        import platformdirs
+
+        return Path(platformdirs.user_pictures_dir()) / APP_NAME
 
     @staticmethod
     async def _deliver(
         image: GeneratedImage,
-        index: int,
-        result: ImageResult,
-        prompt: str | None,
+        record: StoredImage,
+        context: SaveContext,
         sinks: list[tuple[str, ImageSink]],
         notes: list[str],
     ) -> DeliveredImage:
-        image_id = secrets.token_hex(8)
-        context = SaveContext(
-            provider=result.provider, model=result.model, prompt=prompt, index=index, image_id=image_id
-        )
-        item = DeliveredImage(image_id=image_id)
+        item = DeliveredImage(stored=record)
         for sink_name, sink in sinks:
             try:
                 item.saved.append(await sink.save(image, context))
-            except Exception as exc:  # a sink failure must never lose the paid-for image
-                logger.warning("Sink %s failed for image %s: %s", sink_name, image_id, exc)
-                notes.append(f"sink {sink_name} could not save image {index + 1}: {exc}")
+            except Exception as exc:  # a sink failure must never lose the paid-for image: it is in the store
+                logger.warning("Sink %s failed for image %s: %s", sink_name, record.id, exc)
+                notes.append(
+                    f"sink {sink_name} could not save image {context.index + 1}: {exc}. "
+                    f"The image is kept at {record.uri}"
+                )
         return item
 
     @staticmethod
@@ -278,6 +331,7 @@ class ImageService:
         raise AssertionError(f"unexpected request {type(request).__name__}")
 
     def _sinks(self, names: Sequence[str]) -> list[tuple[str, ImageSink]]:
+        """The named sinks, or an error before any money is spent when one is missing."""
         chosen = []
         for name in dict.fromkeys(names):
             sink = self.registry.sinks.get(name)
@@ -294,3 +348,9 @@ class ImageService:
                 await item.aclose()
             except Exception as exc:  # closing must not hide the real shutdown reason
                 logger.debug("Error while closing %s: %s", item.name, exc)
+
+
+def default_store_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "images"

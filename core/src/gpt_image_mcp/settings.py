@@ -7,11 +7,13 @@ environment so they see it too.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gpt_image_mcp.errors import ConfigurationError
@@ -21,15 +23,15 @@ CommaList = Annotated[list[str], NoDecode]
 
 
 def _env(*names: str) -> AliasChoices:
-    return AliasChoices(*names)
+    # Only the environment variable names: with field names as aliases too, pydantic-settings would also
+    # read stray variables such as TRANSPORT or PLUGINS. Code passes values by field name via load_settings.
+    return AliasChoices(*(name for name in names if name.isupper()))
 
 
 class Settings(BaseSettings):
     """Every core setting. Field docs double as the configuration reference."""
 
-    model_config = SettingsConfigDict(
-        case_sensitive=False, populate_by_name=True, extra="ignore", validate_default=True
-    )
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", validate_default=True)
 
     provider: CommaList = Field(
         default_factory=list,
@@ -75,7 +77,64 @@ class Settings(BaseSettings):
         description="TOML file that extends or overrides the built-in model capability table.",
     )
     output_dir: Path | None = Field(
-        None, validation_alias=_env("output_dir", "OUTPUT_DIR"), description="Folder for saved images."
+        None,
+        validation_alias=_env("output_dir", "OUTPUT_DIR"),
+        description="Folder for saved images when the client offers no workspace root. "
+        "Default: the user's pictures folder / gpt-image-mcp.",
+    )
+    workspace_allowed_roots: CommaList = Field(
+        default_factory=list,
+        validation_alias=_env("workspace_allowed_roots", "WORKSPACE_ALLOWED_ROOTS"),
+        description="Comma-separated folders that client roots must lie in to be written to (empty: any root "
+        "the client offers). Input images may be read by path only from these, the client's roots and OUTPUT_DIR.",
+    )
+    default_sinks: CommaList = Field(
+        default_factory=lambda: ["inline"],
+        validation_alias=_env("default_sinks", "DEFAULT_SINKS"),
+        description="Sinks every call uses (comma-separated): inline, workspace, s3...",
+    )
+    max_inline_bytes: int = Field(
+        700 * 1024,
+        ge=0,
+        le=16 * 1024 * 1024,
+        validation_alias=_env("max_inline_bytes", "MAX_INLINE_BYTES"),
+        description="Budget for inline image data per tool result (base64 bytes). Larger images come back as a "
+        "preview plus a link to the full image.",
+    )
+    http_stateless: bool = Field(
+        False,
+        validation_alias=_env("http_stateless", "HTTP_STATELESS"),
+        description="Serve Streamable HTTP without sessions (for load balancers); the server then never asks "
+        "handshake-era clients questions mid-call.",
+    )
+    http_json_response: bool = Field(
+        False,
+        validation_alias=_env("http_json_response", "HTTP_JSON_RESPONSE"),
+        description="Answer POST /mcp with plain JSON instead of an SSE stream (no progress notifications).",
+    )
+    progress_interval_seconds: float = Field(
+        3.0,
+        gt=0,
+        le=60,
+        validation_alias=_env("progress_interval_seconds", "PROGRESS_INTERVAL_SECONDS"),
+        description="How often a waiting call sends a progress notification, so clients keep waiting.",
+    )
+    image_store_dir: Path | None = Field(
+        None,
+        validation_alias=_env("image_store_dir", "IMAGE_STORE_DIR"),
+        description="Folder keeping every received image (image:// resources). Default: the user data folder.",
+    )
+    image_store_max_count: int = Field(
+        500,
+        ge=1,
+        validation_alias=_env("image_store_max_count", "IMAGE_STORE_MAX_COUNT"),
+        description="Images kept in the store; the oldest are evicted beyond this.",
+    )
+    image_store_max_bytes: int = Field(
+        2 * 1024**3,
+        ge=1,
+        validation_alias=_env("image_store_max_bytes", "IMAGE_STORE_MAX_BYTES"),
+        description="Bytes kept in the store; the oldest images are evicted beyond this.",
     )
     strict_plugins: bool = Field(
         False,
@@ -93,12 +152,125 @@ class Settings(BaseSettings):
         description="Entry-point plugins not to load (comma-separated).",
     )
 
-    @field_validator("provider", "plugins", "disable_plugins", mode="before")
+    # -- HTTP security, limits, observability --------------------------------------------------------
+    mcp_api_key_file: Path | None = Field(
+        None,
+        validation_alias=_env("mcp_api_key_file", "MCP_API_KEY_FILE"),
+        description="File holding the bearer token for /mcp (e.g. a mounted secret); used when MCP_API_KEY is "
+        "unset. Surrounding whitespace is ignored.",
+    )
+    metrics_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("metrics_api_key", "METRICS_API_KEY"),
+        description="Bearer token required on /metrics. Unset: /metrics is open.",
+    )
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        validation_alias=_env("metrics_port", "METRICS_PORT"),
+        description="Also serve Prometheus metrics on 127.0.0.1:METRICS_PORT (useful with the stdio transport).",
+    )
+    rate_limit_window_seconds: int = Field(
+        60,
+        ge=1,
+        validation_alias=_env("rate_limit_window_seconds", "RATE_LIMIT_WINDOW_SECONDS"),
+        description="Length of the moving window MAX_REQUESTS_PER_MINUTE counts over, in seconds.",
+    )
+    rate_limit_storage_uri: SecretStr = Field(
+        SecretStr("memory://"),
+        validation_alias=_env("rate_limit_storage_uri", "RATE_LIMIT_STORAGE_URI"),
+        description="Where rate-limit counters live: memory:// (one process) or redis://host:6379 (shared by "
+        "replicas; needs the limits[async-redis] extra).",
+    )
+    trusted_proxies: CommaList = Field(
+        default_factory=list,
+        validation_alias=_env("trusted_proxies", "TRUSTED_PROXIES"),
+        description="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For is believed.",
+    )
+    allowed_hosts: CommaList = Field(
+        default_factory=list,
+        validation_alias=_env("allowed_hosts", "ALLOWED_HOSTS"),
+        description="Host header values accepted on /mcp (e.g. mcp.example.com, or example.com:* for any "
+        "port). Loopback names are always accepted when bound to loopback.",
+    )
+    allowed_origins: CommaList = Field(
+        default_factory=list,
+        validation_alias=_env("allowed_origins", "ALLOWED_ORIGINS"),
+        description="Origin header values accepted on /mcp (e.g. https://app.example.com). Requests without an "
+        "Origin header are always accepted.",
+    )
+    max_request_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024,
+        validation_alias=_env("max_request_bytes", "MAX_REQUEST_BYTES"),
+        description="Largest accepted HTTP request body in bytes (larger: 413).",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        validation_alias=_env("log_format", "LOG_FORMAT"),
+        description="text, or json for one JSON object per line (with the request id when there is one).",
+    )
+    shutdown_grace_seconds: int = Field(
+        25,
+        ge=0,
+        validation_alias=_env("shutdown_grace_seconds", "SHUTDOWN_GRACE_SECONDS"),
+        description="On SIGTERM/SIGINT, how long in-flight HTTP calls may take to finish before they are cancelled.",
+    )
+
+    @field_validator("provider", "plugins", "disable_plugins", "default_sinks", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip().lower() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("workspace_allowed_roots", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in re.split("[," + re.escape(os.pathsep) + "]", value) if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies", "allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _split_commas_keep_case(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address or network") from exc
+        return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _normalise_format(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("mcp_api_key_file")
+    @classmethod
+    def _check_key_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            _read_key_file(value)
+        return value
+
+    @model_validator(mode="after")
+    def _resolve_keys(self) -> Settings:
+        """Blank keys count as unset; MCP_API_KEY_FILE fills MCP_API_KEY when that is unset."""
+        if self.mcp_api_key is not None and not self.mcp_api_key.get_secret_value().strip():
+            self.mcp_api_key = None
+        if self.mcp_api_key is None and self.mcp_api_key_file is not None:
+            self.mcp_api_key = SecretStr(_read_key_file(self.mcp_api_key_file))
+        if self.metrics_api_key is not None and not self.metrics_api_key.get_secret_value().strip():
+            self.metrics_api_key = None
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -117,6 +289,16 @@ class Settings(BaseSettings):
         return value
 
 
+def _read_key_file(path: Path) -> str:
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if not key:
+        raise ValueError(f"{path} is empty")
+    return key
+
+
 def _env_name(field_name: str) -> str:
     alias = Settings.model_fields[field_name].validation_alias
     if isinstance(alias, AliasChoices):
@@ -130,9 +312,9 @@ def load_settings(env_file: Path | None = None, **overrides: Any) -> Settings:
     Raises `ConfigurationError` listing every invalid setting by its environment variable name.
     """
     load_env_file(env_file)
-    cleaned = {key: value for key, value in overrides.items() if value is not None}
+    cleaned = {_env_name(key) if key in Settings.model_fields else key: value for key, value in overrides.items()}
     try:
-        return Settings(**cleaned)
+        return Settings(**{key: value for key, value in cleaned.items() if value is not None})
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

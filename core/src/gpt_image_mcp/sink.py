@@ -10,13 +10,20 @@ from gpt_image_mcp.types import GeneratedImage
 
 
 class SaveContext(BaseModel):
-    """What a sink knows about the call that produced an image."""
+    """What a sink knows about the call that produced an image.
+
+    `workspace` is the folder chosen for file output (a client root, else OUTPUT_DIR); `filename` and
+    `subfolder` are the caller's unsanitised wishes: sinks that write files must sanitise them.
+    """
 
     provider: str
     model: str
     prompt: str | None = None
     index: int = 0
     image_id: str
+    workspace: str | None = None
+    filename: str | None = None
+    subfolder: str | None = None
 
 
 class SavedImage(BaseModel):
@@ -36,7 +43,12 @@ class ImageSink:
     name: ClassVar[str]
     description: ClassVar[str] = ""
 
+    def configuration_problems(self) -> list[str]:
+        """What is missing in this sink's configuration, one actionable line each (readiness, config check)."""
+        return []
+
     async def save(self, image: GeneratedImage, context: SaveContext) -> SavedImage:
+        """Store `image`; raise (preferably `SinkError`) on failure: the image is kept in the store anyway."""
         raise NotImplementedError
 
     async def aclose(self) -> None:

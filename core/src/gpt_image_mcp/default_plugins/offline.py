@@ -11,6 +11,8 @@ import io
 import random
 from typing import TYPE_CHECKING, ClassVar
 
+import anyio
+
 from gpt_image_mcp.capabilities import ModelCapabilities
 from gpt_image_mcp.hookspecs import hookimpl
 from gpt_image_mcp.imaging import PIL_FORMAT_BY_OUTPUT
@@ -51,47 +53,58 @@ class OfflineProvider(ImageProvider):
             return model
         return model.model_copy(update={"operations": model.operations | {Operation.VARIATION}})
 
+    # Drawing is CPU work: it runs in a worker thread so the event loop keeps serving other calls.
     async def generate(self, request: GenerateRequest, progress: Progress) -> ImageResult:
         await progress.stage("drawing offline placeholder")
-        images = [_encode(_draw(request.prompt, request, index), request) for index in range(request.n)]
+        images = await anyio.to_thread.run_sync(
+            lambda: [_encode(_draw(request.prompt, request, index), request) for index in range(request.n)]
+        )
         return self._result(request, images)
 
     async def edit(self, request: EditRequest, progress: Progress) -> ImageResult:
         await progress.stage("editing offline placeholder")
-        base = _open(request.images[0])
-        size = request.dimensions() or base.size
-        mask = _open(request.mask).resize(size) if request.mask else None
-        images = []
-        for index in range(request.n):
-            original = base.resize(size).convert("RGBA")
-            drawn = _draw(request.prompt, request, index, size=size).convert("RGBA")
-            if mask is None:
-                from PIL import Image
-
-                edited = Image.blend(original, drawn, 0.6)
-            else:
-                # Change only where the mask is transparent, as the real edit endpoint does.
-                changeable = mask.getchannel("A").point(lambda alpha: 255 if alpha == 0 else 0)
-                edited = original.copy()
-                edited.paste(drawn, (0, 0), changeable)
-            images.append(_encode(edited, request))
-        return self._result(request, images)
+        return self._result(request, await anyio.to_thread.run_sync(_edit, request))
 
     async def variation(self, request: VariationRequest, progress: Progress) -> ImageResult:
         await progress.stage("varying offline placeholder")
-        from PIL import ImageOps
-
-        base = _open(request.image).convert("RGB")
-        size = request.dimensions() or base.size
-        images = []
-        for index in range(request.n):
-            rng = _rng(request.image.data.hex()[:64], request, index)
-            shifted = ImageOps.posterize(base.resize(size), rng.randint(2, 5))
-            images.append(_encode(ImageOps.colorize(ImageOps.grayscale(shifted), _colour(rng), _colour(rng)), request))
-        return self._result(request, images)
+        return self._result(request, await anyio.to_thread.run_sync(_vary, request))
 
     def _result(self, request: ImageOptions, images: list[GeneratedImage]) -> ImageResult:
         return ImageResult(images=images, provider=self.name, model=request.model, notes=[OFFLINE_NOTE])
+
+
+def _edit(request: EditRequest) -> list[GeneratedImage]:
+    from PIL import Image
+
+    base = _open(request.images[0])
+    size = request.dimensions() or base.size
+    mask = _open(request.mask).resize(size) if request.mask else None
+    images = []
+    for index in range(request.n):
+        original = base.resize(size).convert("RGBA")
+        drawn = _draw(request.prompt, request, index, size=size).convert("RGBA")
+        if mask is None:
+            edited = Image.blend(original, drawn, 0.6)
+        else:
+            # Change only where the mask is transparent, as the real edit endpoint does.
+            changeable = mask.getchannel("A").point(lambda alpha: 255 if alpha == 0 else 0)
+            edited = original.copy()
+            edited.paste(drawn, (0, 0), changeable)
+        images.append(_encode(edited, request))
+    return images
+
+
+def _vary(request: VariationRequest) -> list[GeneratedImage]:
+    from PIL import ImageOps
+
+    base = _open(request.image).convert("RGB")
+    size = request.dimensions() or base.size
+    images = []
+    for index in range(request.n):
+        rng = _rng(request.image.data.hex()[:64], request, index)
+        shifted = ImageOps.posterize(base.resize(size), rng.randint(2, 5))
+        images.append(_encode(ImageOps.colorize(ImageOps.grayscale(shifted), _colour(rng), _colour(rng)), request))
+    return images
 
 
 def _rng(text: str, request: ImageOptions, index: int) -> random.Random:

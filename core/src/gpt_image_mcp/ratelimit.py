@@ -1,0 +1,164 @@
+"""Per-client rate limit on MCP tool calls, with the `limits` library (moving window).
+
+- What counts: each JSON-RPC request with method `tools/call` in a POST body (a batch counts each of its
+  calls). initialize, tools/list, notifications, responses and GET/DELETE requests are not counted.
+- Who is a client: with `MCP_API_KEY` set, the (verified) bearer token, by its hash; otherwise the peer
+  address. Unverified tokens are never used, or a caller could rotate made-up tokens to dodge the limit.
+  `X-Forwarded-For` is believed only when the direct peer is one of `TRUSTED_PROXIES`; the client is then
+  the right-most address of the chain that is not itself a trusted proxy.
+- Where counters live: `RATE_LIMIT_STORAGE_URI`, memory:// by default (one process), redis://... to share
+  them between replicas (needs `pip install 'limits[async-redis]'`).
+- If the storage fails (e.g. Redis down), the call is let through and the failure logged: the limit protects
+  the upstream budget, and refusing every call during a storage outage would be worse.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gpt_image_mcp.errors import ConfigurationError
+
+logger = logging.getLogger(__name__)
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+TOOLS_CALL = "tools/call"
+NAMESPACE = "gpt-image-mcp"
+#: JSON-RPC error code of a rate-limited request (implementation-defined server error range).
+RATE_LIMITED_CODE = -32029
+
+
+@dataclass(frozen=True)
+class ToolCalls:
+    """What one request body holds: how many tool calls, the ids of all its requests, whether it is a batch."""
+
+    count: int
+    request_ids: tuple[Any, ...] = ()
+    batch: bool = False
+
+
+def count_tool_calls(body: bytes) -> ToolCalls:
+    """Count `tools/call` requests in a JSON-RPC body (single message or batch); unparsable: none."""
+    if not body:
+        return ToolCalls(0)
+    try:
+        message = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return ToolCalls(0)
+    messages = message if isinstance(message, list) else [message]
+    requests = [item for item in messages if isinstance(item, dict) and isinstance(item.get("method"), str)]
+    count = sum(1 for item in requests if item["method"] == TOOLS_CALL)
+    ids = tuple(item["id"] for item in requests if "id" in item)
+    return ToolCalls(count, ids, isinstance(message, list))
+
+
+def parse_networks(entries: Iterable[str]) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip())
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    text = text.strip()
+    if text.startswith("[") and "]" in text:  # [v6]:port
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:  # v4:port
+        text = text.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address | None, proxies: Sequence[IPNetwork]) -> bool:
+    return address is not None and any(address in network for network in proxies)
+
+
+def client_address(peer: str | None, forwarded_for: Sequence[str], proxies: Sequence[IPNetwork]) -> str:
+    """The client's address: the peer, or (behind trusted proxies) the right-most untrusted X-Forwarded-For hop."""
+    peer_address = _address(peer) if peer else None
+    if not forwarded_for or not _trusted(peer_address, proxies):
+        return str(peer_address) if peer_address else (peer or "unknown")
+    hops = [hop.strip() for header in forwarded_for for hop in header.split(",") if hop.strip()]
+    client = peer_address
+    for hop in reversed(hops):
+        address = _address(hop)
+        if address is None:  # garbage in the chain: stop at the last hop we could trust
+            break
+        client = address
+        if not _trusted(address, proxies):
+            break
+    return str(client) if client else "unknown"
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after: int = 0
+    remaining: int = 0
+
+
+class ToolCallRateLimiter:
+    """`limit` tool calls per `window_seconds` per client, in a moving window."""
+
+    def __init__(self, limit: int, window_seconds: int, storage_uri: str = "memory://") -> None:
+        from limits import RateLimitItemPerSecond
+        from limits.aio.strategies import MovingWindowRateLimiter
+        from limits.errors import ConfigurationError as LimitsConfigurationError
+        from limits.storage import storage_from_string
+
+        self.limit = limit
+        self.window_seconds = window_seconds
+        self.item = RateLimitItemPerSecond(limit, window_seconds, namespace=NAMESPACE)
+        uri = storage_uri.strip() or "memory://"
+        if not uri.startswith("async+"):
+            uri = f"async+{uri}"
+        try:
+            storage = storage_from_string(uri)
+        except LimitsConfigurationError as exc:
+            raise ConfigurationError(f"RATE_LIMIT_STORAGE_URI: {exc}") from exc
+        self.storage = storage
+        self.strategy = MovingWindowRateLimiter(storage)
+
+    async def acquire(self, client: str, cost: int = 1) -> Decision:
+        """Count `cost` calls for `client`; refused (nothing counted) when that would exceed the limit."""
+        try:
+            if await self.strategy.hit(self.item, client, cost=cost):
+                stats = await self.strategy.get_window_stats(self.item, client)
+                return Decision(True, 0, max(0, stats.remaining))
+            stats = await self.strategy.get_window_stats(self.item, client)
+        except Exception as exc:  # storage outage: fail open (see the module docstring)
+            logger.error("Rate-limit storage failed, letting the call through: %s", exc)
+            return Decision(True, 0, 0)
+        wait = stats.reset_time - time.time()
+        retry_after = max(1, min(self.window_seconds, math.ceil(wait))) if cost <= self.limit else self.window_seconds
+        return Decision(False, retry_after, max(0, stats.remaining))
+
+
+def rate_limited_body(calls: ToolCalls, limit: int, window_seconds: int, retry_after: int) -> bytes:
+    """A JSON-RPC error for each refused request (a list for a batch), as the body of the 429."""
+    message = (
+        f"Rate limit exceeded: at most {limit} tool calls per {window_seconds} s per client. "
+        f"Retry after {retry_after} s."
+    )
+
+    def error(request_id: Any) -> dict[str, Any]:
+        data = {"retry_after": retry_after, "limit": limit, "window_seconds": window_seconds}
+        return {
+            "jsonrpc": "2.0",
+            "id": request_id,
+            "error": {"code": RATE_LIMITED_CODE, "message": message, "data": data},
+        }
+
+    if calls.batch:
+        payload: Any = [error(request_id) for request_id in calls.request_ids] or [error(None)]
+    else:
+        payload = error(calls.request_ids[0] if calls.request_ids else None)
+    return json.dumps(payload).encode()

@@ -1,0 +1,170 @@
+"""The image store: every image the server receives is kept here first, on disk, bounded.
+
+A generated image has been paid for, so it is written here before any sink runs: a sink failure or a
+restart never loses it. Each image gets an id; `image://{id}` serves it back as an MCP resource and lets
+a later call (an edit) refer to it without resending megabytes of base64.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from gpt_image_mcp.types import GeneratedImage
+
+logger = logging.getLogger(__name__)
+
+IMAGE_URI_PREFIX = "image://"
+_ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """Metadata of one stored image; the bytes stay on disk."""
+
+    id: str
+    mime_type: str
+    width: int
+    height: int
+    bytes: int
+    sha256: str
+    created: float
+    provider: str
+    model: str
+    partial: bool = False
+
+    @property
+    def uri(self) -> str:
+        return f"{IMAGE_URI_PREFIX}{self.id}"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.id}.{_EXTENSIONS.get(self.mime_type, 'bin')}"
+
+
+def parse_image_uri(uri: str) -> str | None:
+    """The id in `image://<id>`, or None when `uri` is not a well-formed image URI."""
+    if not uri.startswith(IMAGE_URI_PREFIX):
+        return None
+    image_id = uri[len(IMAGE_URI_PREFIX) :].strip("/")
+    return image_id if _ID_PATTERN.match(image_id) else None
+
+
+class ImageStore:
+    """A folder of images with JSON sidecars, evicting the oldest beyond `max_count` or `max_bytes`."""
+
+    def __init__(self, folder: Path, *, max_count: int = 500, max_bytes: int = 2 * 1024**3) -> None:
+        self.folder = _usable_folder(folder)
+        self.max_count = max_count
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._index: dict[str, StoredImage] = {}
+        self._last_created = 0.0
+        self._load()
+
+    def _load(self) -> None:
+        for sidecar in self.folder.glob("*.json"):
+            try:
+                record = StoredImage(**json.loads(sidecar.read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError) as exc:
+                logger.warning("Ignoring unreadable store entry %s: %s", sidecar.name, exc)
+                continue
+            if _ID_PATTERN.match(record.id) and (self.folder / record.filename).is_file():
+                self._index[record.id] = record
+                self._last_created = max(self._last_created, record.created)
+        self._evict()
+
+    def put(self, image: GeneratedImage, *, provider: str, model: str, partial: bool = False) -> StoredImage:
+        """Write the image durably (temp file + rename) and return its record."""
+        record = StoredImage(
+            id=secrets.token_hex(8),
+            mime_type=image.mime_type,
+            width=image.width,
+            height=image.height,
+            bytes=len(image.data),
+            sha256=image.sha256,
+            created=self._next_timestamp(),
+            provider=provider,
+            model=model,
+            partial=partial,
+        )
+        _atomic_write(self.folder / record.filename, image.data)
+        _atomic_write(self.folder / f"{record.id}.json", json.dumps(asdict(record)).encode())
+        with self._lock:
+            self._index[record.id] = record
+            self._evict(keep=record.id)
+        return record
+
+    def _next_timestamp(self) -> float:
+        # Strictly increasing, so "oldest first" is well defined even within one clock tick.
+        with self._lock:
+            self._last_created = max(time.time(), self._last_created + 1e-6)
+            return self._last_created
+
+    def get(self, image_id: str) -> StoredImage | None:
+        with self._lock:
+            return self._index.get(image_id)
+
+    def read(self, image_id: str) -> tuple[StoredImage, bytes] | None:
+        record = self.get(image_id)
+        if record is None:
+            return None
+        try:
+            return record, (self.folder / record.filename).read_bytes()
+        except OSError:
+            return None
+
+    def recent(self, limit: int = 50) -> list[StoredImage]:
+        with self._lock:
+            records = sorted(self._index.values(), key=lambda r: r.created, reverse=True)
+        return records[:limit]
+
+    def _evict(self, keep: str | None = None) -> None:
+        records = sorted(self._index.values(), key=lambda r: r.created)
+        total = sum(r.bytes for r in records)
+        while records and (len(records) > self.max_count or total > self.max_bytes):
+            oldest = records.pop(0)
+            if oldest.id == keep:
+                continue
+            total -= oldest.bytes
+            del self._index[oldest.id]
+            for path in (self.folder / oldest.filename, self.folder / f"{oldest.id}.json"):
+                path.unlink(missing_ok=True)
+
+
+def _usable_folder(folder: Path) -> Path:
+    """`folder`, created private; a private temp folder (with a warning) when it cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        probe = folder / f".probe-{secrets.token_hex(4)}"
+        probe.write_bytes(b"")
+        probe.unlink()
+        return folder
+    except OSError as exc:
+        fallback = Path(tempfile.gettempdir()) / f"gpt-image-mcp-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+        fallback.mkdir(parents=True, exist_ok=True, mode=0o700)
+        logger.warning("Image store folder %s is not writable (%s); using %s", folder, exc.strerror, fallback)
+        return fallback
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise

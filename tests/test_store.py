@@ -1,0 +1,61 @@
+"""The image store: durable, bounded, and it survives a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gpt_image_mcp.store import ImageStore, parse_image_uri
+from gpt_image_mcp.types import GeneratedImage
+
+from tests.helpers import png_bytes
+
+
+def image(colour: int = 0) -> GeneratedImage:
+    return GeneratedImage.from_bytes(png_bytes((32, 32), (colour, 0, 0)))
+
+
+def test_put_read_and_restart(tmp_path: Path) -> None:
+    store = ImageStore(tmp_path / "s")
+    record = store.put(image(), provider="offline", model="gpt-image-2")
+    assert record.uri == f"image://{record.id}" and parse_image_uri(record.uri) == record.id
+    again = ImageStore(tmp_path / "s")  # a restart
+    found = again.read(record.id)
+    assert found is not None and found[1] == image().data and found[0] == record
+    assert oct((tmp_path / "s" / record.filename).stat().st_mode & 0o777) == "0o600"
+
+
+def test_eviction_by_count_and_bytes(tmp_path: Path) -> None:
+    store = ImageStore(tmp_path / "s", max_count=3)
+    records = [store.put(image(i), provider="p", model="m") for i in range(5)]
+    assert [r.id for r in store.recent()] == [r.id for r in reversed(records[2:])]
+    assert store.read(records[0].id) is None and not (tmp_path / "s" / records[0].filename).exists()
+    small = ImageStore(tmp_path / "b", max_bytes=records[0].bytes * 2)
+    kept = [small.put(image(), provider="p", model="m") for _ in range(4)]
+    assert len(small.recent()) == 2 and small.get(kept[-1].id) is not None
+
+
+def test_the_newest_image_is_kept_even_when_alone_over_budget(tmp_path: Path) -> None:
+    store = ImageStore(tmp_path / "s", max_bytes=10)
+    record = store.put(image(), provider="p", model="m")
+    assert store.read(record.id) is not None
+
+
+@pytest.mark.parametrize("uri", ["image://../../etc/passwd", "image://ABC", "file:///x", "image://0123456789abcdef/x"])
+def test_malformed_uris_are_not_ids(uri: str) -> None:
+    assert parse_image_uri(uri) is None
+
+
+def test_a_file_in_the_way_falls_back_to_a_private_folder(tmp_path: Path) -> None:
+    (tmp_path / "blocker").write_text("not a folder")
+    store = ImageStore(tmp_path / "blocker" / "s")
+    assert store.folder != tmp_path / "blocker" / "s"
+    record = store.put(image(), provider="p", model="m")
+    assert store.read(record.id) is not None
+
+
+def test_corrupt_sidecars_are_ignored(tmp_path: Path) -> None:
+    store = ImageStore(tmp_path / "s")
+    store.put(image(), provider="p", model="m")
+    (tmp_path / "s" / "0000000000000000.json").write_text("{not json")
+    assert len(ImageStore(tmp_path / "s").recent()) == 1
