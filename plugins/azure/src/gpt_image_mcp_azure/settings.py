@@ -1,0 +1,134 @@
+"""Settings of the Azure OpenAI provider: AZURE_OPENAI_* variables, read on first use."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from gpt_image_mcp_openai.settings import RetrySettings
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+
+DEFAULT_API_VERSION = "2025-04-01-preview"
+#: The token scope of Azure OpenAI (Cognitive Services) for Entra ID.
+ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
+
+AuthMode = Literal["key", "entra", "auto"]
+Route = Literal["deployment", "v1"]
+CredentialKind = Literal["default", "managed_identity"]
+
+# What users paste from the portal or from code samples: keep the resource endpoint only.
+_ROUTE_SUFFIX = re.compile(r"(/openai(/v1|/deployments/[^/]+)?)?/*$", re.IGNORECASE)
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class AzureSettings(RetrySettings):
+    """AZURE_OPENAI_* variables, plus AZURE_CLIENT_ID for a user-assigned managed identity."""
+
+    endpoint: str | None = Field(
+        None,
+        validation_alias=_env("endpoint", "AZURE_OPENAI_ENDPOINT"),
+        description="Resource endpoint, e.g. https://my-resource.openai.azure.com.",
+    )
+    deployment: str | None = Field(
+        None,
+        validation_alias=_env("deployment", "AZURE_OPENAI_DEPLOYMENT"),
+        description="Name of the image model deployment.",
+    )
+    api_version: str = Field(
+        DEFAULT_API_VERSION,
+        validation_alias=_env("api_version", "AZURE_OPENAI_API_VERSION"),
+        description="api-version query parameter of the deployment route.",
+    )
+    api_key: SecretStr | None = Field(None, validation_alias=_env("api_key", "AZURE_OPENAI_API_KEY"))
+    api_key_file: Path | None = Field(
+        None,
+        validation_alias=_env("api_key_file", "AZURE_OPENAI_API_KEY_FILE"),
+        description="File holding the API key; used when AZURE_OPENAI_API_KEY is unset.",
+    )
+    auth: AuthMode = Field(
+        "auto",
+        validation_alias=_env("auth", "AZURE_OPENAI_AUTH"),
+        description="key, entra, or auto (the key when one is set, else Entra ID).",
+    )
+    credential: CredentialKind = Field(
+        "default",
+        validation_alias=_env("credential", "AZURE_OPENAI_CREDENTIAL"),
+        description="Entra ID credential: default (DefaultAzureCredential) or managed_identity.",
+    )
+    client_id: str | None = Field(
+        None,
+        validation_alias=_env("client_id", "AZURE_CLIENT_ID"),
+        description="Client ID of a user-assigned managed identity.",
+    )
+    route: Route = Field(
+        "deployment",
+        validation_alias=_env("route", "AZURE_OPENAI_ROUTE"),
+        description="deployment (/openai/deployments/<name>/...?api-version=) or v1 (/openai/v1/).",
+    )
+    model: str | None = Field(
+        None,
+        validation_alias=_env("model", "AZURE_OPENAI_MODEL"),
+        description="Model the deployment serves, for capability checks (default: the deployment name if it is a "
+        "known model, else gpt-image-2).",
+    )
+    timeout: float = Field(
+        600.0,
+        gt=0,
+        validation_alias=_env("timeout", "AZURE_OPENAI_TIMEOUT"),
+        description="Seconds to wait for one upstream answer.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if not (isinstance(value, str) and not value.strip())}
+        return data
+
+    @field_validator("auth", "route", "credential", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower().replace("-", "_") if isinstance(value, str) else value
+
+    @field_validator("endpoint")
+    @classmethod
+    def _check_endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL such as https://my-resource.openai.azure.com")
+        return _ROUTE_SUFFIX.sub("", value.strip())
+
+    @field_validator("deployment", "model", "client_id", "api_version")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        return value.strip() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _read_key_file(self) -> AzureSettings:
+        if self.api_key is None and self.api_key_file is not None:
+            try:
+                key = self.api_key_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValueError(
+                    f"AZURE_OPENAI_API_KEY_FILE: cannot read {self.api_key_file}: {exc.strerror or exc}"
+                ) from None
+            if not key:
+                raise ValueError(f"AZURE_OPENAI_API_KEY_FILE: {self.api_key_file} is empty")
+            self.api_key = SecretStr(key)
+        return self
+
+    @property
+    def key(self) -> str | None:
+        return self.api_key.get_secret_value() if self.api_key else None
+
+    @property
+    def uses_key(self) -> bool:
+        """Whether calls authenticate with the API key (else with an Entra ID token)."""
+        return self.auth == "key" or (self.auth == "auto" and self.key is not None)

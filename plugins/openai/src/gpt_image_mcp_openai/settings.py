@@ -1,0 +1,113 @@
+"""Settings of the OpenAI provider, read from the environment (and `.env`, which core loads) on first use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class RetrySettings(BaseSettings):
+    """Retry and timeout knobs shared by every OpenAI-compatible provider (generic names, like the seed)."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, populate_by_name=True, extra="ignore")
+
+    max_retries: int = Field(
+        3,
+        ge=0,
+        le=10,
+        validation_alias=_env("max_retries", "MAX_RETRIES"),
+        description="Retries after the first attempt on 429, 5xx, timeouts and connection errors.",
+    )
+    retry_max_wait: float = Field(
+        60.0,
+        gt=0,
+        validation_alias=_env("retry_max_wait", "RETRY_MAX_WAIT"),
+        description="Longest wait before one retry, in seconds; a longer Retry-After is not waited for.",
+    )
+    retry_backoff_base: float = Field(
+        1.0,
+        ge=0,
+        validation_alias=_env("retry_backoff_base", "RETRY_BACKOFF_BASE"),
+        description="First backoff step in seconds when upstream sends no Retry-After (doubles each retry).",
+    )
+
+
+class OpenAISettings(RetrySettings):
+    """OPENAI_* variables. The key comes from OPENAI_API_KEY, or from the file named by OPENAI_API_KEY_FILE."""
+
+    api_key: SecretStr | None = Field(None, validation_alias=_env("api_key", "OPENAI_API_KEY"))
+    api_key_file: Path | None = Field(
+        None,
+        validation_alias=_env("api_key_file", "OPENAI_API_KEY_FILE"),
+        description="File holding the API key (Docker/Kubernetes secrets); used when OPENAI_API_KEY is unset.",
+    )
+    base_url: str | None = Field(None, validation_alias=_env("base_url", "OPENAI_BASE_URL"))
+    organization: str | None = Field(None, validation_alias=_env("organization", "OPENAI_ORGANIZATION"))
+    project: str | None = Field(None, validation_alias=_env("project", "OPENAI_PROJECT"))
+    timeout: float = Field(
+        600.0,
+        gt=0,
+        validation_alias=_env("timeout", "OPENAI_TIMEOUT"),
+        description="Seconds to wait for one upstream answer (high-quality large images take minutes).",
+    )
+    default_model: str = Field(
+        "gpt-image-2",
+        validation_alias=_env("default_model", "DEFAULT_MODEL"),
+        description="Core's DEFAULT_MODEL, read here only to pick the model provider_validate checks.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: Any) -> Any:
+        # `OPENAI_BASE_URL=` in a .env file means "not set", not "an empty URL".
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if not (isinstance(value, str) and not value.strip())}
+        return data
+
+    @model_validator(mode="after")
+    def _read_key_file(self) -> OpenAISettings:
+        if self.api_key is None and self.api_key_file is not None:
+            try:
+                key = self.api_key_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValueError(
+                    f"OPENAI_API_KEY_FILE: cannot read {self.api_key_file}: {exc.strerror or exc}"
+                ) from None
+            if not key:
+                raise ValueError(f"OPENAI_API_KEY_FILE: {self.api_key_file} is empty")
+            self.api_key = SecretStr(key)
+        return self
+
+    @property
+    def key(self) -> str | None:
+        return self.api_key.get_secret_value() if self.api_key else None
+
+    @property
+    def effective_base_url(self) -> str:
+        return (self.base_url or DEFAULT_BASE_URL).rstrip("/")
+
+
+def describe_validation_error(exc: ValidationError, settings_type: type[BaseSettings]) -> list[str]:
+    """One line per invalid setting, named by its environment variable, never echoing a secret's value."""
+    problems = []
+    for error in exc.errors():
+        message = error["msg"].removeprefix("Value error, ")
+        field = str(error["loc"][0]) if error["loc"] else ""
+        if not field:  # a model-level check, whose message names its variable itself
+            problems.append(message)
+            continue
+        info = settings_type.model_fields.get(field)
+        alias = info.validation_alias if info else None
+        name = str(alias.choices[-1]) if isinstance(alias, AliasChoices) else field.upper()
+        shown = "" if "key" in field else f" (got {error.get('input')!r})"
+        problems.append(f"{name}: {message}{shown}")
+    return problems
