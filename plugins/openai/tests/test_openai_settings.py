@@ -215,3 +215,12 @@ def test_loading_the_plugin_does_not_import_the_sdk() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
 
     assert result.stdout.strip() == "False"
+
+
+def test_stray_variables_named_like_fields_are_not_read(monkeypatch) -> None:
+    from gpt_image_mcp_openai.settings import OpenAISettings
+
+    for name, value in {"API_KEY": "sk-stray", "PROJECT": "stray", "TIMEOUT": "5", "BASE_URL": "http://stray"}.items():
+        monkeypatch.setenv(name, value)
+    settings = OpenAISettings()
+    assert (settings.api_key, settings.project, settings.timeout, settings.base_url) == (None, None, 600.0, None)

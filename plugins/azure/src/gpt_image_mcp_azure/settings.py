@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from gpt_image_mcp_openai.settings import RetrySettings
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from gpt_image_mcp_openai.settings import ApiKeySettings, env
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 DEFAULT_API_VERSION = "2025-04-01-preview"
 #: The token scope of Azure OpenAI (Cognitive Services) for Entra ID.
@@ -22,64 +22,60 @@ CredentialKind = Literal["default", "managed_identity"]
 _ROUTE_SUFFIX = re.compile(r"(/openai(/v1|/deployments/[^/]+)?)?/*$", re.IGNORECASE)
 
 
-def _env(*names: str) -> AliasChoices:
-    return AliasChoices(*names)
-
-
-class AzureSettings(RetrySettings):
+class AzureSettings(ApiKeySettings):
     """AZURE_OPENAI_* variables, plus AZURE_CLIENT_ID for a user-assigned managed identity."""
 
     endpoint: str | None = Field(
         None,
-        validation_alias=_env("endpoint", "AZURE_OPENAI_ENDPOINT"),
+        validation_alias=env("endpoint", "AZURE_OPENAI_ENDPOINT"),
         description="Resource endpoint, e.g. https://my-resource.openai.azure.com.",
     )
     deployment: str | None = Field(
         None,
-        validation_alias=_env("deployment", "AZURE_OPENAI_DEPLOYMENT"),
+        validation_alias=env("deployment", "AZURE_OPENAI_DEPLOYMENT"),
         description="Name of the image model deployment.",
     )
     api_version: str = Field(
         DEFAULT_API_VERSION,
-        validation_alias=_env("api_version", "AZURE_OPENAI_API_VERSION"),
+        validation_alias=env("api_version", "AZURE_OPENAI_API_VERSION"),
         description="api-version query parameter of the deployment route.",
     )
-    api_key: SecretStr | None = Field(None, validation_alias=_env("api_key", "AZURE_OPENAI_API_KEY"))
+    api_key: SecretStr | None = Field(None, validation_alias=env("api_key", "AZURE_OPENAI_API_KEY"))
     api_key_file: Path | None = Field(
         None,
-        validation_alias=_env("api_key_file", "AZURE_OPENAI_API_KEY_FILE"),
+        validation_alias=env("api_key_file", "AZURE_OPENAI_API_KEY_FILE"),
         description="File holding the API key; used when AZURE_OPENAI_API_KEY is unset.",
     )
     auth: AuthMode = Field(
         "auto",
-        validation_alias=_env("auth", "AZURE_OPENAI_AUTH"),
+        validation_alias=env("auth", "AZURE_OPENAI_AUTH"),
         description="key, entra, or auto (the key when one is set, else Entra ID).",
     )
     credential: CredentialKind = Field(
         "default",
-        validation_alias=_env("credential", "AZURE_OPENAI_CREDENTIAL"),
+        validation_alias=env("credential", "AZURE_OPENAI_CREDENTIAL"),
         description="Entra ID credential: default (DefaultAzureCredential) or managed_identity.",
     )
     client_id: str | None = Field(
         None,
-        validation_alias=_env("client_id", "AZURE_CLIENT_ID"),
+        validation_alias=env("client_id", "AZURE_CLIENT_ID"),
         description="Client ID of a user-assigned managed identity.",
     )
     route: Route = Field(
         "deployment",
-        validation_alias=_env("route", "AZURE_OPENAI_ROUTE"),
+        validation_alias=env("route", "AZURE_OPENAI_ROUTE"),
         description="deployment (/openai/deployments/<name>/...?api-version=) or v1 (/openai/v1/).",
     )
     model: str | None = Field(
         None,
-        validation_alias=_env("model", "AZURE_OPENAI_MODEL"),
+        validation_alias=env("model", "AZURE_OPENAI_MODEL"),
         description="Model the deployment serves, for capability checks (default: the deployment name if it is a "
         "known model, else gpt-image-2).",
     )
     timeout: float = Field(
         600.0,
         gt=0,
-        validation_alias=_env("timeout", "AZURE_OPENAI_TIMEOUT"),
+        validation_alias=env("timeout", "AZURE_OPENAI_TIMEOUT"),
         description="Seconds to wait for one upstream answer.",
     )
 
@@ -109,24 +105,6 @@ class AzureSettings(RetrySettings):
     @classmethod
     def _strip(cls, value: str | None) -> str | None:
         return value.strip() if isinstance(value, str) else value
-
-    @model_validator(mode="after")
-    def _read_key_file(self) -> AzureSettings:
-        if self.api_key is None and self.api_key_file is not None:
-            try:
-                key = self.api_key_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ValueError(
-                    f"AZURE_OPENAI_API_KEY_FILE: cannot read {self.api_key_file}: {exc.strerror or exc}"
-                ) from None
-            if not key:
-                raise ValueError(f"AZURE_OPENAI_API_KEY_FILE: {self.api_key_file} is empty")
-            self.api_key = SecretStr(key)
-        return self
-
-    @property
-    def key(self) -> str | None:
-        return self.api_key.get_secret_value() if self.api_key else None
 
     @property
     def uses_key(self) -> bool:

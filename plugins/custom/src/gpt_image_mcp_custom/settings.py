@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from gpt_image_mcp_openai.settings import RetrySettings
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from gpt_image_mcp_openai.settings import ApiKeySettings, env
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 CommaList = Annotated[list[str], NoDecode]
@@ -17,86 +17,82 @@ DEFAULT_FETCH_MAX_BYTES = 50 * 1024 * 1024
 _OFF = {"none", "off", "false", "no", "omit"}
 
 
-def _env(*names: str) -> AliasChoices:
-    return AliasChoices(*names)
-
-
-class CustomSettings(RetrySettings):
+class CustomSettings(ApiKeySettings):
     """CUSTOM_OPENAI_* variables: the endpoint, its models, and switches for what it does differently."""
 
     base_url: str | None = Field(
         None,
-        validation_alias=_env("base_url", "CUSTOM_OPENAI_BASE_URL"),
+        validation_alias=env("base_url", "CUSTOM_OPENAI_BASE_URL"),
         description="API root of the OpenAI-compatible server, e.g. http://localhost:4000/v1.",
     )
-    api_key: SecretStr | None = Field(None, validation_alias=_env("api_key", "CUSTOM_OPENAI_API_KEY"))
+    api_key: SecretStr | None = Field(None, validation_alias=env("api_key", "CUSTOM_OPENAI_API_KEY"))
     api_key_file: Path | None = Field(
         None,
-        validation_alias=_env("api_key_file", "CUSTOM_OPENAI_API_KEY_FILE"),
+        validation_alias=env("api_key_file", "CUSTOM_OPENAI_API_KEY_FILE"),
         description="File holding the API key; used when CUSTOM_OPENAI_API_KEY is unset.",
     )
     models: CommaList = Field(
         default_factory=list,
-        validation_alias=_env("models", "CUSTOM_OPENAI_MODELS"),
+        validation_alias=env("models", "CUSTOM_OPENAI_MODELS"),
         description="Comma-separated model names the endpoint serves.",
     )
     default_model: str | None = Field(
         None,
-        validation_alias=_env("default_model", "CUSTOM_OPENAI_DEFAULT_MODEL"),
+        validation_alias=env("default_model", "CUSTOM_OPENAI_DEFAULT_MODEL"),
         description="Model used when a call names none (default: the first of CUSTOM_OPENAI_MODELS).",
     )
     response_format: str | None = Field(
         "b64_json",
-        validation_alias=_env("response_format", "CUSTOM_OPENAI_RESPONSE_FORMAT"),
+        validation_alias=env("response_format", "CUSTOM_OPENAI_RESPONSE_FORMAT"),
         description="response_format sent with each call: b64_json, or none to send none.",
     )
     size_style: SizeStyle = Field(
         "wxh",
-        validation_alias=_env("size_style", "CUSTOM_OPENAI_SIZE_STYLE"),
+        validation_alias=env("size_style", "CUSTOM_OPENAI_SIZE_STYLE"),
         description="wxh (size: '1024x768') or width_height (width: 1024, height: 768).",
     )
     supports_edits: bool = Field(
         True,
-        validation_alias=_env("supports_edits", "CUSTOM_OPENAI_SUPPORTS_EDITS"),
+        validation_alias=env("supports_edits", "CUSTOM_OPENAI_SUPPORTS_EDITS"),
         description="Whether the endpoint has /images/edits.",
     )
     extra_body: Annotated[dict[str, Any], NoDecode] = Field(
         default_factory=dict,
-        validation_alias=_env("extra_body", "CUSTOM_OPENAI_EXTRA_BODY"),
+        validation_alias=env("extra_body", "CUSTOM_OPENAI_EXTRA_BODY"),
         description="JSON object merged into every request body.",
     )
     mask_inverted: bool = Field(
         False,
-        validation_alias=_env("mask_inverted", "CUSTOM_OPENAI_MASK_INVERTED"),
+        validation_alias=env("mask_inverted", "CUSTOM_OPENAI_MASK_INVERTED"),
         description="Invert the mask's alpha before upload (LocalAI: opaque marks the area to change).",
     )
     fetch_urls: bool = Field(
         False,
-        validation_alias=_env("fetch_urls", "CUSTOM_OPENAI_FETCH_URLS"),
+        validation_alias=env("fetch_urls", "CUSTOM_OPENAI_FETCH_URLS"),
         description="Download images the server returns as URLs instead of bytes.",
     )
     fetch_hosts: CommaList = Field(
         default_factory=list,
-        validation_alias=_env("fetch_hosts", "CUSTOM_OPENAI_FETCH_HOSTS"),
+        validation_alias=env("fetch_hosts", "CUSTOM_OPENAI_FETCH_HOSTS"),
         description="Hosts images may be downloaded from (e.g. cdn.example.com, *.example.com). "
         "Default: the host of CUSTOM_OPENAI_BASE_URL.",
     )
     fetch_max_bytes: int = Field(
         DEFAULT_FETCH_MAX_BYTES,
         ge=1024,
-        validation_alias=_env("fetch_max_bytes", "CUSTOM_OPENAI_FETCH_MAX_BYTES"),
+        validation_alias=env("fetch_max_bytes", "CUSTOM_OPENAI_FETCH_MAX_BYTES"),
         description="Largest image download in bytes; bigger downloads are aborted.",
     )
     fetch_timeout: float = Field(
         60.0,
         gt=0,
-        validation_alias=_env("fetch_timeout", "CUSTOM_OPENAI_FETCH_TIMEOUT"),
+        validation_alias=env("fetch_timeout", "CUSTOM_OPENAI_FETCH_TIMEOUT"),
         description="Seconds one image download may take in total.",
     )
     timeout: float = Field(
         600.0,
         gt=0,
-        validation_alias=_env("timeout", "CUSTOM_OPENAI_TIMEOUT"),
+        validation_alias=env("timeout", "CUSTOM_OPENAI_TIMEOUT"),
         description="Seconds to wait for one upstream answer.",
     )
 
@@ -151,24 +147,6 @@ class CustomSettings(RetrySettings):
         if not isinstance(value, dict):
             raise ValueError('must be a JSON object, e.g. {"guidance_scale": 7.5}')
         return value
-
-    @model_validator(mode="after")
-    def _read_key_file(self) -> CustomSettings:
-        if self.api_key is None and self.api_key_file is not None:
-            try:
-                key = self.api_key_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ValueError(
-                    f"CUSTOM_OPENAI_API_KEY_FILE: cannot read {self.api_key_file}: {exc.strerror or exc}"
-                ) from None
-            if not key:
-                raise ValueError(f"CUSTOM_OPENAI_API_KEY_FILE: {self.api_key_file} is empty")
-            self.api_key = SecretStr(key)
-        return self
-
-    @property
-    def key(self) -> str | None:
-        return self.api_key.get_secret_value() if self.api_key else None
 
     @property
     def allowed_hosts(self) -> list[str]:

@@ -11,57 +11,95 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
-def _env(*names: str) -> AliasChoices:
-    return AliasChoices(*names)
+def env(*names: str) -> AliasChoices:
+    """Aliases for a setting: only its environment variable names (upper case).
+
+    Field names are deliberately not aliases and `populate_by_name` stays off: with either, pydantic-settings
+    would also read stray variables such as PROJECT, TIMEOUT or API_KEY.
+    """
+    return AliasChoices(*(name for name in names if name.isupper()))
+
+
+def read_key_file(path: Path, variable: str) -> SecretStr:
+    """The key stored in `path` (Docker/Kubernetes secrets), or a ValueError naming `variable`."""
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"{variable}: cannot read {path}: {exc.strerror or exc}") from None
+    if not key:
+        raise ValueError(f"{variable}: {path} is empty")
+    return SecretStr(key)
 
 
 class RetrySettings(BaseSettings):
     """Retry and timeout knobs shared by every OpenAI-compatible provider (generic names, like the seed)."""
 
-    model_config = SettingsConfigDict(case_sensitive=False, populate_by_name=True, extra="ignore")
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
     max_retries: int = Field(
         3,
         ge=0,
         le=10,
-        validation_alias=_env("max_retries", "MAX_RETRIES"),
+        validation_alias=env("max_retries", "MAX_RETRIES"),
         description="Retries after the first attempt on 429, 5xx, timeouts and connection errors.",
     )
     retry_max_wait: float = Field(
         60.0,
         gt=0,
-        validation_alias=_env("retry_max_wait", "RETRY_MAX_WAIT"),
+        validation_alias=env("retry_max_wait", "RETRY_MAX_WAIT"),
         description="Longest wait before one retry, in seconds; a longer Retry-After is not waited for.",
     )
     retry_backoff_base: float = Field(
         1.0,
         ge=0,
-        validation_alias=_env("retry_backoff_base", "RETRY_BACKOFF_BASE"),
+        validation_alias=env("retry_backoff_base", "RETRY_BACKOFF_BASE"),
         description="First backoff step in seconds when upstream sends no Retry-After (doubles each retry).",
     )
 
 
-class OpenAISettings(RetrySettings):
+class ApiKeySettings(RetrySettings):
+    """Base for providers keyed by `api_key`, or by the file named in `api_key_file` when the key is unset.
+
+    Subclasses declare both fields with their own environment variable names.
+    """
+
+    api_key: SecretStr | None = None
+    api_key_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _read_key_file(self) -> ApiKeySettings:
+        if self.api_key is None and self.api_key_file is not None:
+            alias = type(self).model_fields["api_key_file"].validation_alias
+            variable = alias.choices[0] if isinstance(alias, AliasChoices) else "api_key_file"
+            self.api_key = read_key_file(self.api_key_file, str(variable))
+        return self
+
+    @property
+    def key(self) -> str | None:
+        return self.api_key.get_secret_value() if self.api_key else None
+
+
+class OpenAISettings(ApiKeySettings):
     """OPENAI_* variables. The key comes from OPENAI_API_KEY, or from the file named by OPENAI_API_KEY_FILE."""
 
-    api_key: SecretStr | None = Field(None, validation_alias=_env("api_key", "OPENAI_API_KEY"))
+    api_key: SecretStr | None = Field(None, validation_alias=env("api_key", "OPENAI_API_KEY"))
     api_key_file: Path | None = Field(
         None,
-        validation_alias=_env("api_key_file", "OPENAI_API_KEY_FILE"),
+        validation_alias=env("api_key_file", "OPENAI_API_KEY_FILE"),
         description="File holding the API key (Docker/Kubernetes secrets); used when OPENAI_API_KEY is unset.",
     )
-    base_url: str | None = Field(None, validation_alias=_env("base_url", "OPENAI_BASE_URL"))
-    organization: str | None = Field(None, validation_alias=_env("organization", "OPENAI_ORGANIZATION"))
-    project: str | None = Field(None, validation_alias=_env("project", "OPENAI_PROJECT"))
+    base_url: str | None = Field(None, validation_alias=env("base_url", "OPENAI_BASE_URL"))
+    organization: str | None = Field(None, validation_alias=env("organization", "OPENAI_ORGANIZATION"))
+    project: str | None = Field(None, validation_alias=env("project", "OPENAI_PROJECT"))
     timeout: float = Field(
         600.0,
         gt=0,
-        validation_alias=_env("timeout", "OPENAI_TIMEOUT"),
+        validation_alias=env("timeout", "OPENAI_TIMEOUT"),
         description="Seconds to wait for one upstream answer (high-quality large images take minutes).",
     )
     default_model: str = Field(
         "gpt-image-2",
-        validation_alias=_env("default_model", "DEFAULT_MODEL"),
+        validation_alias=env("default_model", "DEFAULT_MODEL"),
         description="Core's DEFAULT_MODEL, read here only to pick the model provider_validate checks.",
     )
 
@@ -72,24 +110,6 @@ class OpenAISettings(RetrySettings):
         if isinstance(data, dict):
             return {key: value for key, value in data.items() if not (isinstance(value, str) and not value.strip())}
         return data
-
-    @model_validator(mode="after")
-    def _read_key_file(self) -> OpenAISettings:
-        if self.api_key is None and self.api_key_file is not None:
-            try:
-                key = self.api_key_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ValueError(
-                    f"OPENAI_API_KEY_FILE: cannot read {self.api_key_file}: {exc.strerror or exc}"
-                ) from None
-            if not key:
-                raise ValueError(f"OPENAI_API_KEY_FILE: {self.api_key_file} is empty")
-            self.api_key = SecretStr(key)
-        return self
-
-    @property
-    def key(self) -> str | None:
-        return self.api_key.get_secret_value() if self.api_key else None
 
     @property
     def effective_base_url(self) -> str:

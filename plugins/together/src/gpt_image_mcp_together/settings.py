@@ -5,36 +5,32 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gpt_image_mcp_openai.settings import RetrySettings
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from gpt_image_mcp_openai.settings import ApiKeySettings, env
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 DEFAULT_BASE_URL = "https://api.together.xyz/v1"
 DEFAULT_MODEL = "black-forest-labs/FLUX.1-schnell"
 
 
-def _env(*names: str) -> AliasChoices:
-    return AliasChoices(*names)
-
-
-class TogetherSettings(RetrySettings):
+class TogetherSettings(ApiKeySettings):
     """TOGETHER_API_KEY (or TOGETHER_API_KEY_FILE), TOGETHER_BASE_URL, TOGETHER_DEFAULT_MODEL, TOGETHER_TIMEOUT."""
 
-    api_key: SecretStr | None = Field(None, validation_alias=_env("api_key", "TOGETHER_API_KEY"))
+    api_key: SecretStr | None = Field(None, validation_alias=env("api_key", "TOGETHER_API_KEY"))
     api_key_file: Path | None = Field(
         None,
-        validation_alias=_env("api_key_file", "TOGETHER_API_KEY_FILE"),
+        validation_alias=env("api_key_file", "TOGETHER_API_KEY_FILE"),
         description="File holding the API key; used when TOGETHER_API_KEY is unset.",
     )
-    base_url: str = Field(DEFAULT_BASE_URL, validation_alias=_env("base_url", "TOGETHER_BASE_URL"))
+    base_url: str = Field(DEFAULT_BASE_URL, validation_alias=env("base_url", "TOGETHER_BASE_URL"))
     default_model: str = Field(
         DEFAULT_MODEL,
-        validation_alias=_env("default_model", "TOGETHER_DEFAULT_MODEL"),
+        validation_alias=env("default_model", "TOGETHER_DEFAULT_MODEL"),
         description="Model used when a call names none.",
     )
     timeout: float = Field(
         300.0,
         gt=0,
-        validation_alias=_env("timeout", "TOGETHER_TIMEOUT"),
+        validation_alias=env("timeout", "TOGETHER_TIMEOUT"),
         description="Seconds to wait for one upstream answer.",
     )
 
@@ -52,21 +48,3 @@ class TogetherSettings(RetrySettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL such as https://api.together.xyz/v1")
         return value
-
-    @model_validator(mode="after")
-    def _read_key_file(self) -> TogetherSettings:
-        if self.api_key is None and self.api_key_file is not None:
-            try:
-                key = self.api_key_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ValueError(
-                    f"TOGETHER_API_KEY_FILE: cannot read {self.api_key_file}: {exc.strerror or exc}"
-                ) from None
-            if not key:
-                raise ValueError(f"TOGETHER_API_KEY_FILE: {self.api_key_file} is empty")
-            self.api_key = SecretStr(key)
-        return self
-
-    @property
-    def key(self) -> str | None:
-        return self.api_key.get_secret_value() if self.api_key else None
