@@ -202,3 +202,15 @@ async def test_sink_failure_keeps_the_image_and_says_so(tmp_path: Path, monkeypa
         assert any("sink workspace could not save image 1" in note for note in result.structured_content["notes"])
         assert info["uri"] in result.content[0].text
         assert (await client.read_resource(info["uri"])).contents[0].mime_type == "image/png"
+
+
+async def test_absolute_paths_outside_the_folders_are_refused_not_decoded(offline_server) -> None:
+    async with Client(offline_server) as client:
+        result = await client.call_tool("image_edit", {"prompt": "x", "image": "/etc/passwd"})
+        jpeg = io.BytesIO()
+        Image.new("RGB", (64, 64), (1, 2, 3)).save(jpeg, format="JPEG")
+        encoded = base64.b64encode(jpeg.getvalue()).decode()
+        assert encoded.startswith("/9j/")
+        ok = await client.call_tool("image_edit", {"prompt": "x", "image": encoded})
+    assert result.is_error and "outside the folders images may be read from" in result.content[0].text
+    assert not ok.is_error, ok.content[0].text

@@ -118,7 +118,10 @@ class InputResolver:
 
 
 def looks_like_path(text: str) -> bool:
-    """Paths have a dot, a backslash, a ~ or a file: scheme; base64 (even JPEG's "/9j/...") has none."""
+    """Paths have a dot, a backslash, a ~, a file: scheme or a leading slash; base64 has none of these
+    except the leading slash of JPEG data ("/9j/...")."""
     if len(text) > MAX_REFERENCE_CHARS:
         return False
+    if text.startswith("/"):
+        return not text.startswith("/9j/")
     return text.startswith(("file://", "~")) or "." in text or "\\" in text

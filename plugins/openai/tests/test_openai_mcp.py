@@ -142,3 +142,35 @@ async def test_provider_list_shows_openai_models(openai_env) -> None:
     names = [model["name"] for model in provider["models"]]
     assert {"gpt-image-2", "gpt-image-2.5-flare", "gpt-image-1.5", "gpt-image-1-mini"} <= set(names)
     assert "dall-e-2" not in names
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_partial_images_are_announced_as_resources_while_streaming(openai_env, images, mode) -> None:
+    import json
+
+    def event(kind: str, **data: object) -> str:
+        return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n"
+
+    body = "".join(
+        event("image_generation.partial_image", b64_json=images.b64(images.png((8 + 8 * i, 8))), partial_image_index=i)
+        for i in range(2)
+    ) + event("image_generation.completed", b64_json=images.b64(images.png((64, 64))))
+    openai_env.expect_request("/v1/images/generations").respond_with_data(body, content_type="text/event-stream")
+    messages: list[str] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
+
+    async with Client(server(), mode=mode) as client:
+        result = await client.call_tool(
+            "image_generate", {"prompt": "fox", "partial_images": 2}, progress_callback=on_progress
+        )
+        announced = [m.split(": ")[1].split(" ")[0] for m in messages if m.startswith("partial image")]
+        assert len(announced) == 2 and all(uri.startswith("image://") for uri in announced)
+        partial = await client.read_resource(announced[1])
+    assert not result.is_error, result.content[0].text
+    sent = openai_env.log[0][0].get_json()
+    assert (sent["stream"], sent["partial_images"]) == (True, 2)
+    assert result.structured_content["images"][0]["width"] == 64
+    with Image.open(io.BytesIO(base64.b64decode(partial.contents[0].blob))) as decoded:
+        assert decoded.size == (16, 8)
