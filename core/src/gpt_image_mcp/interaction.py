@@ -5,6 +5,9 @@ marker when the question is worth asking and the client can answer it, or a plai
 with defaults at once. On 2025-11-25 connections the question is a server-to-client request mid-call, so
 it is only asked when the transport can carry one (not on stateless or JSON-response HTTP); on 2026-07-28
 connections it rides an "input required" result that the client answers by calling again.
+
+The resolvers are `async def` although they do not await: the SDK runs a plain `def` resolver in a worker
+thread, a thread hop per resolver on every call (measurable latency under load, see docs/performance.md).
 """
 
 from __future__ import annotations
@@ -78,12 +81,12 @@ def _ask_roots(ctx: Context, wanted: bool) -> ListRoots | None:
     return ListRoots() if wanted and can_ask(ctx, "roots") else None
 
 
-def roots_for_generate(ctx: Context, save_to_workspace: bool, sinks: list[str] | None) -> ListRoots | None:
+async def roots_for_generate(ctx: Context, save_to_workspace: bool, sinks: list[str] | None) -> ListRoots | None:
     """Roots matter for generate only when images are saved to the workspace."""
     return _ask_roots(ctx, _needs_workspace(ctx, save_to_workspace, sinks))
 
 
-def roots_for_edit(
+async def roots_for_edit(
     ctx: Context,
     save_to_workspace: bool,
     sinks: list[str] | None,
@@ -97,7 +100,9 @@ def roots_for_edit(
     return _ask_roots(ctx, wanted)
 
 
-def roots_for_variation(ctx: Context, save_to_workspace: bool, sinks: list[str] | None, image: str) -> ListRoots | None:
+async def roots_for_variation(
+    ctx: Context, save_to_workspace: bool, sinks: list[str] | None, image: str
+) -> ListRoots | None:
     return _ask_roots(ctx, _needs_workspace(ctx, save_to_workspace, sinks) or looks_like_path(image.strip()))
 
 
@@ -138,7 +143,7 @@ def _model_capabilities(ctx: Context, provider: str | None, model: str | None) -
     return caps
 
 
-def ask_image_settings(
+async def ask_image_settings(
     ctx: Context,
     provider: str | None,
     model: str | None,

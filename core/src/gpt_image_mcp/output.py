@@ -164,7 +164,7 @@ def _info(
         width=image.width,
         height=image.height,
         bytes=len(image.data),
-        sha256=image.sha256,
+        sha256=delivered.stored.sha256,  # hashed once, when stored (off the event loop)
         inline=full_inline,
         preview=PreviewInfo(
             mime_type=preview.mime_type, width=preview.width, height=preview.height, bytes=len(preview.data)
