@@ -115,3 +115,24 @@ def test_providers_lists_models(tmp_path: Path) -> None:
     assert "gpt-image-2" in [model["name"] for model in listing["providers"][0]["models"]]
     validated = run("providers", "--validate")
     assert validated.returncode == 0 and "ok   configuration" in validated.stdout
+
+
+def test_cli_errors_never_show_the_key(httpserver, tmp_path: Path) -> None:
+    key = "sk-cli-secret-0123456789abcdef"
+    body = {
+        "error": {
+            "message": f"Incorrect API key provided: {key}",
+            "type": "invalid_request_error",
+            "code": "invalid_api_key",
+            "param": None,
+        }
+    }
+    httpserver.expect_request("/v1/images/generations").respond_with_json(body, status=401)
+    httpserver.expect_request("/v1/models/gpt-image-2").respond_with_json(body, status=401)
+    env = {"PROVIDER": "openai", "OPENAI_API_KEY": key, "OPENAI_BASE_URL": httpserver.url_for("/v1")}
+    generated = run("generate", "fox", env=env, cwd=tmp_path)
+    validated = run("providers", "--validate", env=env, cwd=tmp_path)
+    assert generated.returncode == 1 and "authentication" in generated.stderr
+    assert validated.returncode == 1 and "FAIL" in validated.stdout
+    for output in (generated.stdout, generated.stderr, validated.stdout, validated.stderr):
+        assert key not in output

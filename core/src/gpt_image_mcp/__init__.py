@@ -8,6 +8,7 @@ from gpt_image_mcp.capabilities import ModelCapabilities, ModelTable, SizeRules
 from gpt_image_mcp.errors import (
     AuthenticationError,
     BadUpstreamResponseError,
+    CancelledByUserError,
     ConfigurationError,
     ImageMCPError,
     InvalidRequestError,
@@ -23,6 +24,7 @@ from gpt_image_mcp.errors import (
 from gpt_image_mcp.hookspecs import hookimpl
 from gpt_image_mcp.progress import Progress
 from gpt_image_mcp.provider import ImageProvider
+from gpt_image_mcp.secrets_mask import mask_secrets, register_secret
 from gpt_image_mcp.sink import ImageSink, SaveContext, SavedImage
 from gpt_image_mcp.types import (
     CheckResult,
@@ -43,6 +45,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AuthenticationError",
     "BadUpstreamResponseError",
+    "CancelledByUserError",
     "CheckResult",
     "ConfigurationError",
     "EditRequest",
@@ -75,4 +78,6 @@ __all__ = [
     "VariationRequest",
     "__version__",
     "hookimpl",
+    "mask_secrets",
+    "register_secret",
 ]

@@ -32,7 +32,9 @@ ProviderOpt = Annotated[str | None, typer.Option("--provider", help="Provider na
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"gpt-image-mcp: {message}", err=True)
+    from gpt_image_mcp.secrets_mask import mask_secrets
+
+    typer.echo(f"gpt-image-mcp: {mask_secrets(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -244,6 +246,8 @@ def providers(
     """List the enabled providers and their models (optionally validate them)."""
     import anyio
 
+    from gpt_image_mcp.secrets_mask import mask_secrets
+
     from gpt_image_mcp.server import _provider_infos
 
     service = _service(_settings(ctx.obj["env_file"], provider=provider))
@@ -252,6 +256,8 @@ def providers(
     if validate:
         for info in infos:
             report = anyio.run(service.providers[info["name"]].validate)
+            for check in report.checks:
+                check.detail = mask_secrets(check.detail)
             info["validation"] = report.model_dump()
             failed |= not report.ok
     if as_json:

@@ -60,12 +60,10 @@ def mask_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
 
 
 def register_secrets_with_core(secrets: Iterable[str]) -> None:
-    """Hand secrets to core's log masking too, when the installed core has it (a key read from a file is in
-    no environment variable, so core could not find it by itself)."""
-    try:
-        from gpt_image_mcp.secrets_mask import register_secret
-    except ImportError:
-        return
+    """Hand secrets to core's log masking too (a key read from a file is in no environment variable, so core
+    could not find it by itself)."""
+    from gpt_image_mcp import register_secret
+
     register_secret(*secrets)
 
 
