@@ -13,7 +13,14 @@ from gpt_image_mcp import (
     SavedImage,
     hookimpl,
 )
-from gpt_image_mcp.errors import ConfigurationError, InvalidRequestError, UpstreamUnavailableError
+from gpt_image_mcp.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidRequestError,
+    RateLimitedError,
+    RefusedError,
+    UpstreamUnavailableError,
+)
 from gpt_image_mcp.service import Delivery, ImageService
 from gpt_image_mcp.settings import load_settings
 
@@ -124,3 +131,57 @@ async def test_retired_model_is_refused_before_the_provider_is_called() -> None:
     with pytest.raises(InvalidRequestError, match="dall-e-2 was shut down"):
         await service_with(provider).generate(prompt="fox", model="dall-e-2")
     assert provider.calls == []
+
+
+class Flaky(Keyed):
+    """Fails every call with the error it was given."""
+
+    def __init__(self, name: str, error: Exception) -> None:
+        super().__init__()
+        self.name = name  # type: ignore[misc]
+        self.error = error
+
+    async def generate(self, request: GenerateRequest, progress: Progress) -> ImageResult:
+        self.calls.append(request)
+        raise self.error
+
+
+async def test_fallback_moves_on_after_a_retryable_failure_and_says_so() -> None:
+    down = Flaky("down", UpstreamUnavailableError("upstream is down"))
+    service = service_with(down, provider="down", fallback_providers="offline")
+    outcome = await service.generate(prompt="fox")
+    assert (outcome.result.provider, outcome.result.model) == ("offline", "gpt-image-2")
+    assert len(down.calls) == 1
+    assert any("fell back from down failed with upstream_unavailable: upstream is down" in n for n in outcome.notes)
+
+
+@pytest.mark.parametrize(
+    "error", [RefusedError("refused by the safety system"), AuthenticationError("bad key")], ids=["refusal", "auth"]
+)
+async def test_no_fallback_after_a_refusal_or_a_client_error(error: Exception) -> None:
+    service = service_with(Flaky("picky", error), provider="picky", fallback_providers="offline")
+    with pytest.raises(type(error)):
+        await service.generate(prompt="fox")
+
+
+async def test_no_fallback_after_an_invalid_request() -> None:
+    down = Flaky("down", UpstreamUnavailableError("down"))
+    service = service_with(down, provider="down", fallback_providers="offline")
+    with pytest.raises(InvalidRequestError, match="n must be between"):
+        await service.generate(prompt="fox", n=11)
+    assert down.calls == []
+
+
+async def test_when_every_provider_fails_the_error_lists_the_chain() -> None:
+    first = Flaky("first", UpstreamUnavailableError("first is down"))
+    second = Flaky("second", RateLimitedError("second is busy"))
+    service = service_with(first, second, provider="first", fallback_providers="second")
+    with pytest.raises(RateLimitedError) as info:
+        await service.generate(prompt="fox")
+    assert info.value.provider == "second"
+    assert "after fallback from: first failed with upstream_unavailable: first is down" in info.value.message
+
+
+def test_unknown_fallback_provider_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="FALLBACK_PROVIDERS names nowhere"):
+        service_with(fallback_providers="nowhere")

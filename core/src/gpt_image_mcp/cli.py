@@ -247,7 +247,6 @@ def providers(
     import anyio
 
     from gpt_image_mcp.secrets_mask import mask_secrets
-
     from gpt_image_mcp.server import _provider_infos
 
     service = _service(_settings(ctx.obj["env_file"], provider=provider))

@@ -472,6 +472,11 @@ def run_in_thread(app: ASGIApp, settings: Settings, sock: socket.socket) -> tupl
     """
     import time
 
+    # asyncio sets TCP_NODELAY only on connections of sockets made with proto=IPPROTO_TCP; a caller's
+    # socket.socket() has proto 0, and Nagle's algorithm plus delayed ACKs then add ~40 ms to each answer.
+    # Accepted connections inherit the option from the listening socket.
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     uv_server = graceful_server(uvicorn_config(app, settings), getattr(getattr(app, "state", None), "in_flight", None))
     thread = threading.Thread(target=uv_server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

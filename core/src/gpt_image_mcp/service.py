@@ -81,7 +81,8 @@ class CallOutcome:
     original_prompt: str | None = None
 
     def with_notes(self, notes: list[str], *, original_prompt: str | None = None) -> CallOutcome:
-        return replace(self, notes=[*self.notes, *notes], original_prompt=original_prompt)
+        prompt = original_prompt if original_prompt is not None else self.original_prompt
+        return replace(self, notes=[*self.notes, *notes], original_prompt=prompt)
 
 
 class ImageService:
@@ -112,20 +113,25 @@ class ImageService:
 
     def _select_providers(self) -> dict[str, ImageProvider]:
         available = self.registry.providers
-        if self.settings.provider:
-            unknown = [name for name in self.settings.provider if name not in available]
+        for setting, names in (
+            ("PROVIDER", self.settings.provider),
+            ("FALLBACK_PROVIDERS", self.settings.fallback_providers),
+        ):
+            unknown = [name for name in names if name not in available]
             if unknown:
                 raise ConfigurationError(
-                    f"PROVIDER names {', '.join(unknown)}, which is not installed. Installed providers: "
+                    f"{setting} names {', '.join(unknown)}, which is not installed. Installed providers: "
                     f"{', '.join(available)}. Install one with: pip install 'gpt-image-mcp[{unknown[0]}]'"
                 )
-            return {name: available[name] for name in self.settings.provider}
+        if self.settings.provider:
+            names = [*self.settings.provider, *self.settings.fallback_providers]
+            return {name: available[name] for name in dict.fromkeys(names)}
         configured = {
             name: provider for name, provider in available.items() if name != OFFLINE and provider.has_credentials()
         }
         if configured:
             logger.info("Auto-detected provider(s) from credentials: %s", ", ".join(configured))
-            return configured
+            return configured | {name: available[name] for name in self.settings.fallback_providers}
         logger.warning(
             "No image provider is configured: using the offline provider, which draws placeholder images. "
             "Set PROVIDER and its credentials (e.g. OPENAI_API_KEY) for real images."
@@ -228,16 +234,32 @@ class ImageService:
         progress: Progress | None,
         fields: dict[str, Any],
     ) -> CallOutcome:
-        provider = self.provider(provider_name)
+        first = self.provider(provider_name)
+        chain = [first, *(self.providers[name] for name in self.settings.fallback_providers if name != first.name)]
         model = fields.pop("model", None)
-        try:
-            return await self._run_with(
-                operation, request_type, provider, delivery or Delivery(), progress or Progress(), model, fields
-            )
-        except ImageMCPError as exc:
-            exc.provider = exc.provider or provider.name
-            exc.model = exc.model or model or self.default_model_for(provider)
-            raise
+        progress = progress or Progress()
+        failures: list[str] = []
+        for position, provider in enumerate(chain):
+            try:
+                outcome = await self._run_with(
+                    operation, request_type, provider, delivery or Delivery(), progress, model, dict(fields)
+                )
+            except ImageMCPError as exc:
+                exc.provider = exc.provider or provider.name
+                exc.model = exc.model or model or self.default_model_for(provider)
+                # Fall back only on upstream trouble (never after a refusal or an invalid request); a fallback
+                # provider that cannot take this request (another model family) is passed over.
+                passed_over = position > 0 and isinstance(exc, InvalidRequestError)
+                if not (exc.retryable or passed_over) or position + 1 == len(chain):
+                    if failures:
+                        exc.message = f"{exc.message} (after fallback from: {'; '.join(failures)})"
+                    raise
+                failures.append(f"{provider.name} failed with {exc.code}: {exc.message}")
+                logger.warning("Provider %s failed (%s); falling back to the next provider", provider.name, exc.code)
+                await progress.stage(f"{provider.name} failed ({exc.code}); trying {chain[position + 1].name}")
+                continue
+            return outcome.with_notes([f"fell back from {failure}" for failure in failures]) if failures else outcome
+        raise AssertionError("the provider chain is never empty")
 
     async def _run_with(
         self,

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         description="Provider name, or a comma-separated list (the first is the default). Empty: auto-detect "
         "from configured credentials, else the offline provider.",
     )
+    fallback_providers: CommaList = Field(
+        default_factory=list,
+        validation_alias=_env("fallback_providers", "FALLBACK_PROVIDERS"),
+        description="Providers to try, in order, when the chosen one fails with a retryable upstream error "
+        "(rate limit, 5xx, timeout); never after a refusal or an invalid request. They are enabled too.",
+    )
     default_model: str = Field(
         "gpt-image-2",
         validation_alias=_env("default_model", "DEFAULT_MODEL"),
@@ -218,7 +224,7 @@ class Settings(BaseSettings):
         description="On SIGTERM/SIGINT, how long in-flight HTTP calls may take to finish before they are cancelled.",
     )
 
-    @field_validator("provider", "plugins", "disable_plugins", "default_sinks", mode="before")
+    @field_validator("provider", "fallback_providers", "plugins", "disable_plugins", "default_sinks", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -174,3 +174,23 @@ async def test_partial_images_are_announced_as_resources_while_streaming(openai_
     assert result.structured_content["images"][0]["width"] == 64
     with Image.open(io.BytesIO(base64.b64decode(partial.contents[0].blob))) as decoded:
         assert decoded.size == (16, 8)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_fallback_to_a_healthy_provider_is_reported(openai_env, monkeypatch, mode) -> None:
+    monkeypatch.setenv("MAX_RETRIES", "0")
+    openai_env.expect_request("/v1/images/generations").respond_with_json(
+        {"error": {"message": "The server is overloaded.", "type": "server_error", "code": None, "param": None}},
+        status=503,
+    )
+    service = ImageService.create(load_settings(provider="openai", fallback_providers="offline"))
+    async with Client(build_server(service), mode=mode) as client:
+        result = await client.call_tool("image_generate", {"prompt": "a lighthouse"})
+    assert not result.is_error, result.content[0].text
+    structured = result.structured_content
+    assert (structured["provider"], structured["model"]) == ("offline", "gpt-image-2")
+    assert any(
+        note.startswith("fell back from openai failed with upstream_unavailable") for note in structured["notes"]
+    )
+    assert "fell back from openai" in result.content[0].text
+    assert len(openai_env.log) == 1
