@@ -377,11 +377,16 @@ class OpenAICompatibleProvider(ImageProvider):
         label = f"{what} {index + 1}"
         if not isinstance(b64, str) or not b64.strip():
             raise self._bad(f"{self.name} sent {label} without image data", context)
-        text = re.sub(r"\s+", "", _DATA_URL_PREFIX.sub("", b64.strip()))
+        text = _DATA_URL_PREFIX.sub("", b64.strip())
         try:
-            data = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+            # Fast path for well-formed answers (a 4K PNG is ~33 MB of base64: a regex pass costs ~0.3 s).
+            data = binascii.a2b_base64(text, strict_mode=True)
         except (binascii.Error, ValueError):
-            raise self._bad(f"{self.name} sent {label} as corrupt base64", context) from None
+            text = re.sub(r"\s+", "", text)
+            try:
+                data = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+            except (binascii.Error, ValueError):
+                raise self._bad(f"{self.name} sent {label} as corrupt base64", context) from None
         try:
             return GeneratedImage.from_bytes(data, revised_prompt=revised_prompt)
         except BadUpstreamResponseError as exc:
