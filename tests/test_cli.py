@@ -136,3 +136,9 @@ def test_cli_errors_never_show_the_key(httpserver, tmp_path: Path) -> None:
     assert validated.returncode == 1 and "FAIL" in validated.stdout
     for output in (generated.stdout, generated.stderr, validated.stdout, validated.stderr):
         assert key not in output
+
+
+def test_config_check_reports_unknown_and_unconfigured_default_sinks() -> None:
+    result = run("config", "check", env={"DEFAULT_SINKS": "inlin,s3"})
+    assert result.returncode == 2
+    assert "DEFAULT_SINKS names 'inlin'" in result.stderr and "S3_BUCKET" in result.stderr

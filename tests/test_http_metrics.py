@@ -16,7 +16,6 @@ from gpt_image_mcp.metrics import (
     record_upstream_retry,
     set_metrics,
     start_metrics_listener,
-    tool_name_of,
     track_tool_call,
 )
 from mcp import Client, StdioServerParameters
@@ -122,18 +121,6 @@ def test_get_metrics_is_created_once() -> None:
         assert get_metrics() is get_metrics()
     finally:
         set_metrics(previous)
-
-
-def test_tool_name_of_closures() -> None:
-    def image_edit() -> object:
-        def run() -> None:
-            return None
-
-        return run
-
-    assert tool_name_of(image_edit()) == "image_edit"  # type: ignore[arg-type]
-    assert tool_name_of(lambda: None) == "test_tool_name_of_closures"
-    assert tool_name_of(print) == "print"
 
 
 def test_metrics_listener_serves_the_current_registry(fresh_metrics: Metrics) -> None:

@@ -94,3 +94,28 @@ async def test_variation_keeps_size_and_differs_per_index() -> None:
     assert [(img.width, img.height) for img in result.images] == [(128, 128), (128, 128)]
     assert hashlib.sha256(source.data).hexdigest() not in {img.sha256 for img in result.images}
     assert result.images[0].sha256 != result.images[1].sha256
+
+
+async def test_a_palette_png_mask_works() -> None:
+    source = decode_image_argument(b64(png_bytes((64, 64), (10, 200, 10))), label="image")
+    palette = Image.new("P", (64, 64), 0)
+    palette.putpalette([0, 0, 0, 255, 255, 255])
+    palette.paste(1, (32, 0, 64, 64))
+    buffer = io.BytesIO()
+    palette.save(buffer, format="PNG", transparency=0)  # left half transparent
+    mask = decode_image_argument(b64(buffer.getvalue()), label="mask")
+    assert mask.has_alpha
+    result = await provider.edit(EditRequest(model="gpt-image-2", prompt="p", images=[source], mask=mask), Progress())
+    right = opened(result.images[0].data).convert("RGB").crop((32, 0, 64, 64))
+    assert colours(right) == {(10, 200, 10)}
+
+
+def test_decompression_bombs_are_refused() -> None:
+    import pytest as _pytest
+    from gpt_image_mcp.errors import InvalidRequestError
+
+    bomb = io.BytesIO()
+    Image.new("1", (8000, 6000)).save(bomb, format="PNG")  # 48 MP in a few KB
+    assert len(bomb.getvalue()) < 100_000
+    with _pytest.raises(InvalidRequestError, match="more than 40,000,000 pixels"):
+        decode_image_argument(b64(bomb.getvalue()), label="image")

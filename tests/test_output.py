@@ -214,3 +214,23 @@ async def test_absolute_paths_outside_the_folders_are_refused_not_decoded(offlin
         ok = await client.call_tool("image_edit", {"prompt": "x", "image": encoded})
     assert result.is_error and "outside the folders images may be read from" in result.content[0].text
     assert not ok.is_error, ok.content[0].text
+
+
+async def test_over_http_client_roots_are_ignored_unless_allowed(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+
+    async def list_roots(context) -> ListRootsResult:
+        return ListRootsResult(roots=[Root(uri=project.as_uri())])
+
+    def saved_in(**settings: object) -> Path:
+        async def call() -> Path:
+            server = build_server(ImageService.create(load_settings(transport="http", **settings)))
+            async with Client(server, mode="legacy", list_roots_callback=list_roots) as client:
+                result = await client.call_tool("image_generate", {"prompt": "x", "save_to_workspace": True})
+            return Path(result.structured_content["images"][0]["path"]).parent
+
+        return call  # type: ignore[return-value]
+
+    assert await saved_in()() == (tmp_path / "output").resolve()
+    assert await saved_in(workspace_allowed_roots=str(tmp_path))() == (project / "generated-images").resolve()

@@ -179,9 +179,18 @@ async def test_when_every_provider_fails_the_error_lists_the_chain() -> None:
     with pytest.raises(RateLimitedError) as info:
         await service.generate(prompt="fox")
     assert info.value.provider == "second"
-    assert "after fallback from: first failed with upstream_unavailable: first is down" in info.value.message
+    assert "providers tried: first failed with upstream_unavailable: first is down" in info.value.message
 
 
 def test_unknown_fallback_provider_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="FALLBACK_PROVIDERS names nowhere"):
         service_with(fallback_providers="nowhere")
+
+
+async def test_a_fallback_that_cannot_take_the_request_does_not_hide_the_upstream_error() -> None:
+    busy = Flaky("busy", RateLimitedError("slow down", retry_after=5))
+    service = service_with(busy, provider="busy", fallback_providers="solid")
+    with pytest.raises(RateLimitedError) as info:
+        await service.generate(prompt="fox", model="gpt-image-2")
+    assert info.value.retryable and info.value.retry_after == 5 and info.value.provider == "busy"
+    assert "not served by provider solid" in info.value.message

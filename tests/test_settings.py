@@ -68,3 +68,9 @@ def test_stray_variables_named_like_fields_are_ignored(monkeypatch: pytest.Monke
     monkeypatch.setenv("STRICT_PLUGINS", "1")
     settings = load_settings()
     assert (settings.transport, settings.plugins, settings.strict_plugins) == ("stdio", None, False)
+
+
+def test_mcp_api_key_is_trimmed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MCP_API_KEY", "abcdefgh\n")
+    settings = load_settings()
+    assert settings.mcp_api_key is not None and settings.mcp_api_key.get_secret_value() == "abcdefgh"

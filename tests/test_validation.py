@@ -163,3 +163,12 @@ def test_edit_rules() -> None:
     assert "mask is 32x32 but the first image is 64x64" in problems(edit(mask=_image(32, 32)), Operation.EDIT)
     assert "mask must be a PNG with an alpha channel" in problems(edit(mask=_image(alpha=False)), Operation.EDIT)
     assert "input_fidelity is not supported by gpt-image-2" in problems(edit(input_fidelity="high"), Operation.EDIT)
+
+
+@pytest.mark.parametrize(("value", "ok"), [(-1, False), (0, True), (3, True), (4, False)])
+def test_partial_images_range(value: int, ok: bool) -> None:
+    request = generate(partial_images=value)
+    if ok:
+        assert accepted(request)
+    else:
+        assert "partial_images must be between 0 and 3" in problems(request)

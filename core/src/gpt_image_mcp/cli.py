@@ -16,6 +16,7 @@ import typer
 if TYPE_CHECKING:
     from gpt_image_mcp.service import CallOutcome, ImageService
     from gpt_image_mcp.settings import Settings
+    from gpt_image_mcp.types import ValidationReport
 
 app = typer.Typer(
     name="gpt-image-mcp",
@@ -111,13 +112,19 @@ def _serve(settings: Settings) -> None:
 
             run_http(server, service, settings)
         else:
-            anyio.run(server.run_stdio_async)
+
+            async def stdio() -> None:
+                # Close in the loop the providers' HTTP clients were made in; a new loop cannot close them.
+                try:
+                    await server.run_stdio_async()
+                finally:
+                    await service.aclose()
+
+            anyio.run(stdio)
     except KeyboardInterrupt:
         pass
     except ConfigurationError as exc:
         _fail(exc.message)
-    finally:
-        anyio.run(service.aclose)
 
 
 @app.command()
@@ -253,8 +260,14 @@ def providers(
     infos = [info.model_dump() for info in _provider_infos(service)]
     failed = False
     if validate:
-        for info in infos:
-            report = anyio.run(service.providers[info["name"]].validate)
+
+        async def validate_all() -> list[ValidationReport]:
+            try:
+                return [await service.providers[info["name"]].validate() for info in infos]
+            finally:
+                await service.aclose()
+
+        for info, report in zip(infos, anyio.run(validate_all), strict=True):
             for check in report.checks:
                 check.detail = mask_secrets(check.detail)
             info["validation"] = report.model_dump()

@@ -71,6 +71,14 @@ def readiness_problems(service: ImageService) -> list[str]:
     problems = [f"plugin {info.name} failed: {info.error}" for info in service.registry.failed_plugins()]
     provider = service.providers[service.default_provider]
     problems += [f"{provider.name}: {problem}" for problem in provider.configuration_problems()]
+    for name in service.settings.default_sinks:
+        sink = service.registry.sinks.get(name)
+        if sink is None:
+            problems.append(
+                f"DEFAULT_SINKS names {name!r}, which is not installed ({', '.join(service.registry.sinks)})"
+            )
+        else:
+            problems += [f"sink {name}: {problem}" for problem in sink.configuration_problems()]
     return problems
 
 
@@ -460,9 +468,20 @@ def _sse_app_status() -> Any:
 
 
 def run_http(server: MCPServer, service: ImageService, settings: Settings) -> None:
+    """Serve until SIGTERM/SIGINT, then close the providers' clients in the same event loop they were made in."""
+    import asyncio
+
     app = build_http_app(server, service, settings)
     logger.info("Serving MCP on http://%s:%d%s", settings.host, settings.port, MCP_PATH)
-    graceful_server(uvicorn_config(app, settings), app.state.in_flight).run()
+    uv_server = graceful_server(uvicorn_config(app, settings), app.state.in_flight)
+
+    async def serve() -> None:
+        try:
+            await uv_server.serve()
+        finally:
+            await service.aclose()
+
+    asyncio.run(serve())
 
 
 def run_in_thread(app: ASGIApp, settings: Settings, sock: socket.socket) -> tuple[uvicorn.Server, threading.Thread]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,6 @@ if TYPE_CHECKING:
 
 MIME_BY_PIL_FORMAT = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
 PIL_FORMAT_BY_OUTPUT = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP"}
-MIME_BY_OUTPUT = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg", "webp": "image/webp"}
 
 # Refuse decompression bombs well above the largest image any model makes (3840x2160 and 4096x4096).
 MAX_DECODE_PIXELS = 40_000_000
@@ -33,14 +33,19 @@ def inspect_image(data: bytes, error: type[Exception] = BadUpstreamResponseError
 
     Image.MAX_IMAGE_PIXELS = MAX_DECODE_PIXELS
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            fmt = image.format or ""
-            size = image.size
-            has_alpha = image.mode in {"RGBA", "LA", "PA"} or (image.mode == "P" and "transparency" in image.info)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused explicitly below
+            with Image.open(io.BytesIO(data)) as image:
+                image.verify()
+            with Image.open(io.BytesIO(data)) as image:
+                fmt = image.format or ""
+                size = image.size
+                has_alpha = image.mode in {"RGBA", "LA", "PA"} or (image.mode == "P" and "transparency" in image.info)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise error(f"the bytes are not a readable image ({type(exc).__name__})") from exc
+    if size[0] * size[1] > MAX_DECODE_PIXELS:
+        # Pillow itself only refuses at twice its limit; a few KB of PNG can claim gigabytes.
+        raise error(f"the image is {size[0]}x{size[1]}: more than {MAX_DECODE_PIXELS:,} pixels")
     mime = MIME_BY_PIL_FORMAT.get(fmt)
     if mime is None:
         raise error(f"unsupported image format {fmt or 'unknown'}; expected PNG, JPEG or WebP")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -220,14 +219,6 @@ def set_metrics(metrics: Metrics | None) -> Metrics | None:
 def track_tool_call(tool: str) -> ToolCall:
     """`with track_tool_call("image_generate") as call: ...; call.succeeded(result)`."""
     return get_metrics().tool_call(tool)
-
-
-def tool_name_of(function: Callable[..., Any]) -> str:
-    """The tool a closure was defined in, from its qualified name (`build_server.<locals>.image_edit.<locals>.run`
-    -> `image_edit`); the function's own name when it is not nested."""
-    parts = getattr(function, "__qualname__", "").split(".<locals>.")
-    name = parts[-2] if len(parts) >= 2 else parts[0]
-    return name if name and not name.startswith("<") else UNKNOWN
 
 
 def record_upstream_request(provider: str, outcome: str = "ok") -> None:

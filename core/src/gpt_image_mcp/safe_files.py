@@ -121,11 +121,15 @@ def _publish(folder_fd: int, stem: str, extension: str, data: bytes) -> str:
 def _write_by_path(base: Path, subfolder: list[str], stem: str, extension: str, data: bytes) -> Path:
     """Fallback for platforms without descriptor-relative calls: check every component explicitly."""
     folder = base
-    for part in subfolder:
-        folder = folder / part
-        if folder.is_symlink():
-            raise SinkError(f"refusing to write through {part!r} in {base}: it is a symlink")
-        folder.mkdir(exist_ok=True, mode=_DIR_MODE)
+    try:
+        base.mkdir(parents=True, exist_ok=True, mode=_DIR_MODE)
+        for part in subfolder:
+            folder = folder / part
+            if folder.is_symlink():
+                raise SinkError(f"refusing to write through {part!r} in {base}: it is a symlink")
+            folder.mkdir(exist_ok=True, mode=_DIR_MODE)
+    except OSError as exc:
+        raise SinkError(f"cannot create folder {folder}: {exc.strerror}") from exc
     if not Path(os.path.realpath(folder)).is_relative_to(base):
         raise SinkError(f"refusing to write outside {base}")
     for attempt in range(10_000):

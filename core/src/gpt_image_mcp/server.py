@@ -211,13 +211,11 @@ class McpProgress(Progress):
         return outcome
 
 
-async def _image_call(
-    run: Callable[[], Awaitable[CallOutcome]], shape: ResultShape, tool: str | None = None
-) -> CallToolResult:
-    from gpt_image_mcp.metrics import tool_name_of, track_tool_call
+async def _image_call(run: Callable[[], Awaitable[CallOutcome]], shape: ResultShape, tool: str) -> CallToolResult:
+    from gpt_image_mcp.metrics import track_tool_call
     from gpt_image_mcp.secrets_mask import mask_secrets
 
-    with track_tool_call(tool or tool_name_of(run)) as call:
+    with track_tool_call(tool) as call:
         try:
             outcome = await run()
         except ImageMCPError as exc:
@@ -319,9 +317,17 @@ def build_server(service: ImageService) -> MCPServer:
 
     settings = service.settings
 
+    # Over HTTP the client is remote: its roots name folders on *this* machine, so they are trusted only
+    # inside WORKSPACE_ALLOWED_ROOTS. Over stdio the client runs here, as the same user, and any root goes.
+    trust_any_root = settings.transport != "http"
+    if not trust_any_root and not settings.workspace_allowed_roots:
+        logger.info("Serving HTTP without WORKSPACE_ALLOWED_ROOTS: client roots are ignored; files go to OUTPUT_DIR")
+
     def client_roots(roots: ListRootsResult | None) -> list[Path]:
         """The client's file:// roots that WORKSPACE_ALLOWED_ROOTS permits."""
         allowed = [Path(os.path.realpath(Path(root).expanduser())) for root in settings.workspace_allowed_roots]
+        if not allowed and not trust_any_root:
+            return []
         paths = []
         for root in roots.roots if roots else []:
             parsed = urlparse(str(root.uri))

@@ -239,6 +239,7 @@ class ImageService:
         model = fields.pop("model", None)
         progress = progress or Progress()
         failures: list[str] = []
+        upstream_error: ImageMCPError | None = None
         for position, provider in enumerate(chain):
             try:
                 outcome = await self._run_with(
@@ -251,9 +252,16 @@ class ImageService:
                 # provider that cannot take this request (another model family) is passed over.
                 passed_over = position > 0 and isinstance(exc, InvalidRequestError)
                 if not (exc.retryable or passed_over) or position + 1 == len(chain):
+                    # Fallbacks that merely could not take the request must not hide the upstream failure.
+                    final = upstream_error if passed_over and upstream_error is not None else exc
                     if failures:
-                        exc.message = f"{exc.message} (after fallback from: {'; '.join(failures)})"
-                    raise
+                        tried = [*failures, f"{provider.name} failed with {exc.code}: {exc.message}"]
+                        final.message = f"{final.message} (providers tried: {'; '.join(tried)})"
+                    if final is exc:
+                        raise
+                    raise final from None
+                if exc.retryable:
+                    upstream_error = exc
                 failures.append(f"{provider.name} failed with {exc.code}: {exc.message}")
                 logger.warning("Provider %s failed (%s); falling back to the next provider", provider.name, exc.code)
                 await progress.stage(f"{provider.name} failed ({exc.code}); trying {chain[position + 1].name}")

@@ -270,8 +270,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _resolve_keys(self) -> Settings:
         """Blank keys count as unset; MCP_API_KEY_FILE fills MCP_API_KEY when that is unset."""
-        if self.mcp_api_key is not None and not self.mcp_api_key.get_secret_value().strip():
-            self.mcp_api_key = None
+        if self.mcp_api_key is not None:
+            # A key pasted with a trailing newline could never match the (trimmed) header value.
+            stripped = self.mcp_api_key.get_secret_value().strip()
+            self.mcp_api_key = SecretStr(stripped) if stripped else None
         if self.mcp_api_key is None and self.mcp_api_key_file is not None:
             self.mcp_api_key = SecretStr(_read_key_file(self.mcp_api_key_file))
         if self.metrics_api_key is not None and not self.metrics_api_key.get_secret_value().strip():

@@ -150,8 +150,8 @@ def _usable_folder(folder: Path) -> Path:
         probe.unlink()
         return folder
     except OSError as exc:
-        fallback = Path(tempfile.gettempdir()) / f"gpt-image-mcp-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
-        fallback.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # A fresh private folder: a predictable shared name in /tmp could be created first by another user.
+        fallback = Path(tempfile.mkdtemp(prefix="gpt-image-mcp-store-"))
         logger.warning("Image store folder %s is not writable (%s); using %s", folder, exc.strerror, fallback)
         return fallback
 

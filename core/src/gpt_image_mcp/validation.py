@@ -17,6 +17,7 @@ _SIZE_PATTERN = re.compile(r"^\s*(\d{1,6})\s*[x×X*]\s*(\d{1,6})\s*$")
 # Limits applied to models that are not in the table (new upstream models work on day one).
 GENERIC_MAX_N = 10
 GENERIC_MAX_PROMPT_CHARS = 32000
+GENERIC_MAX_PARTIAL_IMAGES = 3
 COMPRESSIBLE_FORMATS = ("jpeg", "webp")
 
 
@@ -124,11 +125,6 @@ def check_request(request: ImageOptions, operation: Operation, caps: ModelCapabi
         problems += _choice_problem("background", request.background, caps.backgrounds, caps.name)
         problems += _choice_problem("output_format", request.output_format, caps.output_formats, caps.name)
         problems += _choice_problem("moderation", request.moderation, caps.moderation, caps.name)
-        if request.partial_images and request.partial_images > caps.max_partial_images:
-            problems.append(
-                f"partial_images may be at most {caps.max_partial_images} for {caps.name}"
-                f" (got {request.partial_images})"
-            )
     if isinstance(request, EditRequest):
         problems += _edit_problems(request, caps)
     if problems:
@@ -138,6 +134,10 @@ def check_request(request: ImageOptions, operation: Operation, caps: ModelCapabi
 
 def _common_problems(request: ImageOptions, caps: ModelCapabilities | None) -> list[str]:
     problems: list[str] = []
+    max_partial = caps.max_partial_images if caps else GENERIC_MAX_PARTIAL_IMAGES
+    if request.partial_images is not None and not 0 <= request.partial_images <= max_partial:
+        where = f" for {caps.name}" if caps else ""
+        problems.append(f"partial_images must be between 0 and {max_partial}{where} (got {request.partial_images})")
     max_n = caps.max_n if caps else GENERIC_MAX_N
     if not 1 <= request.n <= max_n:
         problems.append(f"n must be between 1 and {max_n} (got {request.n})")

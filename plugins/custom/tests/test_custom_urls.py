@@ -68,10 +68,10 @@ async def test_allowed_download_from_the_base_url_host(custom, monkeypatch, prov
 async def test_download_from_another_host_is_refused(custom, monkeypatch, provider, progress, images) -> None:
     monkeypatch.setenv("CUSTOM_OPENAI_FETCH_URLS", "true")
     custom.expect_request("/files/cat.png").respond_with_data(images.png(), content_type="image/png")
-    other_host = f"http://127.0.0.1:{custom.port}/files/cat.png"  # same fake, but a host name not allowed
+    other_host = f"http://localhost:{custom.port}/files/cat.png"  # same fake, but a host name not allowed
     custom.expect_request(PATH).respond_with_json(url_answer(other_host))
 
-    with pytest.raises(BadUpstreamResponseError, match=r"host 127\.0\.0\.1 is not allowed to serve images"):
+    with pytest.raises(BadUpstreamResponseError, match=r"host localhost is not allowed to serve images"):
         await provider.generate(REQUEST, progress)
 
     assert downloads(custom) == []
@@ -79,10 +79,10 @@ async def test_download_from_another_host_is_refused(custom, monkeypatch, provid
 
 async def test_fetch_hosts_allow_another_host(custom, monkeypatch, provider, progress, images) -> None:
     monkeypatch.setenv("CUSTOM_OPENAI_FETCH_URLS", "true")
-    monkeypatch.setenv("CUSTOM_OPENAI_FETCH_HOSTS", "cdn.example.invalid, 127.0.0.1")
+    monkeypatch.setenv("CUSTOM_OPENAI_FETCH_HOSTS", "cdn.example.invalid, localhost")
     picture = images.png()
     custom.expect_request("/files/cat.png").respond_with_data(picture, content_type="image/png")
-    custom.expect_request(PATH).respond_with_json(url_answer(f"http://127.0.0.1:{custom.port}/files/cat.png"))
+    custom.expect_request(PATH).respond_with_json(url_answer(f"http://localhost:{custom.port}/files/cat.png"))
 
     result = await provider.generate(REQUEST, progress)
 
@@ -92,12 +92,12 @@ async def test_fetch_hosts_allow_another_host(custom, monkeypatch, provider, pro
 async def test_redirect_to_a_disallowed_host_is_refused(custom, monkeypatch, provider, progress, images) -> None:
     monkeypatch.setenv("CUSTOM_OPENAI_FETCH_URLS", "true")
     custom.expect_request("/files/redirect").respond_with_response(
-        Response(status=302, headers={"Location": f"http://127.0.0.1:{custom.port}/files/cat.png"})
+        Response(status=302, headers={"Location": f"http://localhost:{custom.port}/files/cat.png"})
     )
     custom.expect_request("/files/cat.png").respond_with_data(images.png(), content_type="image/png")
     custom.expect_request(PATH).respond_with_json(url_answer(custom.url_for("/files/redirect")))
 
-    with pytest.raises(BadUpstreamResponseError, match=r"host 127\.0\.0\.1 is not allowed"):
+    with pytest.raises(BadUpstreamResponseError, match=r"host localhost is not allowed"):
         await provider.generate(REQUEST, progress)
 
     assert downloads(custom) == ["/files/redirect"]

@@ -87,7 +87,7 @@ def _edit(request: EditRequest) -> list[GeneratedImage]:
             edited = Image.blend(original, drawn, 0.6)
         else:
             # Change only where the mask is transparent, as the real edit endpoint does.
-            changeable = mask.getchannel("A").point(lambda alpha: 255 if alpha == 0 else 0)
+            changeable = mask.convert("RGBA").getchannel("A").point(lambda alpha: 255 if alpha == 0 else 0)
             edited = original.copy()
             edited.paste(drawn, (0, 0), changeable)
         images.append(_encode(edited, request))

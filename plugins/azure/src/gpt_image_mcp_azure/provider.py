@@ -273,10 +273,12 @@ class AzureOpenAIProvider(OpenAICompatibleProvider):
         ]
 
     async def aclose(self) -> None:
-        await super().aclose()
-        providers, self._token_providers = list(self._token_providers.values()), {}
-        for provider in providers:
-            provider.close()
+        try:
+            await super().aclose()
+        finally:
+            providers, self._token_providers = list(self._token_providers.values()), {}
+            for provider in providers:
+                provider.close()
 
 
 def entra_available() -> bool:

@@ -147,7 +147,10 @@ class OpenAICompatibleProvider(ImageProvider):
         clients = [*self._stale_clients, *([self._client] if self._client is not None else [])]
         self._client, self._stale_clients = None, []
         for client in clients:
-            await client.close()
+            try:
+                await client.close()
+            except Exception as exc:  # one client that cannot close must not leave the others open
+                logger.debug("Closing a %s client failed: %s", self.name, exc)
 
     # -- request mapping -------------------------------------------------------------------------------
 
