@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import anyio
 from gpt_image_mcp.errors import (
     BadUpstreamResponseError,
     ConfigurationError,
@@ -237,7 +238,8 @@ class OpenAICompatibleProvider(ImageProvider):
                     return await self.consume_stream(stream, request, progress, context)
                 response = await method(**params)
                 response = await self.complete_response(response, request, context)
-                return self.parse_response(response, request, context)
+                # Decoding megabytes of base64 and checking the image is CPU work: keep it off the event loop.
+                return await anyio.to_thread.run_sync(self.parse_response, response, request, context)
             except ImageMCPError:
                 raise
             except Exception as exc:

@@ -7,7 +7,6 @@ module stays importable (and cheap) before the SDK is loaded.
 from __future__ import annotations
 
 import email.utils
-import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -36,14 +35,6 @@ REFUSAL_CODES = frozenset(
 QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
 MAX_REASON_CHARS = 500
 
-# Shapes of keys and tokens that must never reach a message or a log line, even when they are not the
-# configured key (an upstream error may echo any key it was sent).
-_SECRET_PATTERNS = (
-    (re.compile(r"\bsk-[A-Za-z0-9_\-*]{6,}"), "sk-***"),
-    (re.compile(r"(?i)\b(Bearer)\s+[A-Za-z0-9._\-~+/]{8,}=*"), r"\1 ***"),
-)
-
-
 class QuotaExhaustedError(RateLimitedError):
     """HTTP 429 for an exhausted quota or billing limit: waiting does not help, so it is not retried."""
 
@@ -51,12 +42,11 @@ class QuotaExhaustedError(RateLimitedError):
 
 
 def mask_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """Replace every known secret, and anything shaped like an API key or bearer token, with a mask."""
-    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+    """Core's masking (every registered secret, every key- or token-shaped string) plus this call's secrets."""
+    from gpt_image_mcp import mask_secrets as core_mask
+
+    own = [secret for secret in secrets if secret and len(secret) >= 4]
+    return core_mask(core_mask(text, own) if own else text)
 
 
 def register_secrets_with_core(secrets: Iterable[str]) -> None:
