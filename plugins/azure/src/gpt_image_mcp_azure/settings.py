@@ -8,7 +8,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from gpt_image_mcp_openai.settings import ApiKeySettings, env
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 
 DEFAULT_API_VERSION = "2025-04-01-preview"
 #: The token scope of Azure OpenAI (Cognitive Services) for Entra ID.
@@ -78,13 +78,6 @@ class AzureSettings(ApiKeySettings):
         validation_alias=env("timeout", "AZURE_OPENAI_TIMEOUT"),
         description="Seconds to wait for one upstream answer.",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _blank_is_unset(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {key: value for key, value in data.items() if not (isinstance(value, str) and not value.strip())}
-        return data
 
     @field_validator("auth", "route", "credential", mode="before")
     @classmethod

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from gpt_image_mcp_openai.settings import ApiKeySettings, env
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 CommaList = Annotated[list[str], NoDecode]
@@ -95,13 +95,6 @@ class CustomSettings(ApiKeySettings):
         validation_alias=env("timeout", "CUSTOM_OPENAI_TIMEOUT"),
         description="Seconds to wait for one upstream answer.",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _blank_is_unset(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {key: value for key, value in data.items() if not (isinstance(value, str) and not value.strip())}
-        return data
 
     @field_validator("base_url")
     @classmethod

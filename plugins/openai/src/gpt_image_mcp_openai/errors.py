@@ -35,6 +35,7 @@ REFUSAL_CODES = frozenset(
 QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
 MAX_REASON_CHARS = 500
 
+
 class QuotaExhaustedError(RateLimitedError):
     """HTTP 429 for an exhausted quota or billing limit: waiting does not help, so it is not retried."""
 

@@ -36,6 +36,14 @@ class RetrySettings(BaseSettings):
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: Any) -> Any:
+        # `OPENAI_BASE_URL=` in a .env file means "not set", not "an empty URL" (for every provider built on this).
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if not (isinstance(value, str) and not value.strip())}
+        return data
+
     max_retries: int = Field(
         3,
         ge=0,
@@ -102,14 +110,6 @@ class OpenAISettings(ApiKeySettings):
         validation_alias=env("default_model", "DEFAULT_MODEL"),
         description="Core's DEFAULT_MODEL, read here only to pick the model provider_validate checks.",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _blank_is_unset(cls, data: Any) -> Any:
-        # `OPENAI_BASE_URL=` in a .env file means "not set", not "an empty URL".
-        if isinstance(data, dict):
-            return {key: value for key, value in data.items() if not (isinstance(value, str) and not value.strip())}
-        return data
 
     @property
     def effective_base_url(self) -> str:

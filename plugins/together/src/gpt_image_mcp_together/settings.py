@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from gpt_image_mcp_openai.settings import ApiKeySettings, env
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 
 DEFAULT_BASE_URL = "https://api.together.xyz/v1"
 DEFAULT_MODEL = "black-forest-labs/FLUX.1-schnell"
@@ -33,13 +32,6 @@ class TogetherSettings(ApiKeySettings):
         validation_alias=env("timeout", "TOGETHER_TIMEOUT"),
         description="Seconds to wait for one upstream answer.",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _blank_is_unset(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {key: value for key, value in data.items() if not (isinstance(value, str) and not value.strip())}
-        return data
 
     @field_validator("base_url")
     @classmethod
