@@ -59,3 +59,11 @@ def test_corrupt_sidecars_are_ignored(tmp_path: Path) -> None:
     store.put(image(), provider="p", model="m")
     (tmp_path / "s" / "0000000000000000.json").write_text("{not json")
     assert len(ImageStore(tmp_path / "s").recent()) == 1
+
+
+def test_images_written_by_another_process_on_the_same_folder_are_found(tmp_path: Path) -> None:
+    first, second = ImageStore(tmp_path / "s"), ImageStore(tmp_path / "s")
+    record = second.put(image(), provider="p", model="m")
+    found = first.read(record.id)
+    assert found is not None and found[0] == record
+    assert first.get("0123456789abcdef") is None

@@ -73,15 +73,23 @@ class ImageStore:
 
     def _load(self) -> None:
         for sidecar in self.folder.glob("*.json"):
-            try:
-                record = StoredImage(**json.loads(sidecar.read_text(encoding="utf-8")))
-            except (OSError, ValueError, TypeError) as exc:
-                logger.warning("Ignoring unreadable store entry %s: %s", sidecar.name, exc)
-                continue
-            if _ID_PATTERN.match(record.id) and (self.folder / record.filename).is_file():
+            record = self._read_sidecar(sidecar)
+            if record is not None:
                 self._index[record.id] = record
                 self._last_created = max(self._last_created, record.created)
         self._evict()
+
+    def _read_sidecar(self, sidecar: Path) -> StoredImage | None:
+        try:
+            record = StoredImage(**json.loads(sidecar.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError) as exc:
+            logger.warning("Ignoring unreadable store entry %s: %s", sidecar.name, exc)
+            return None
+        if _ID_PATTERN.match(record.id) and (self.folder / record.filename).is_file():
+            return record
+        return None
 
     def put(self, image: GeneratedImage, *, provider: str, model: str, partial: bool = False) -> StoredImage:
         """Write the image durably (temp file + rename) and return its record."""
@@ -111,8 +119,15 @@ class ImageStore:
             return self._last_created
 
     def get(self, image_id: str) -> StoredImage | None:
+        """The record of `image_id`; also finds images another server process wrote to the same folder."""
         with self._lock:
-            return self._index.get(image_id)
+            record = self._index.get(image_id)
+        if record is None and _ID_PATTERN.match(image_id):
+            record = self._read_sidecar(self.folder / f"{image_id}.json")
+            if record is not None:
+                with self._lock:
+                    self._index[record.id] = record
+        return record
 
     def read(self, image_id: str) -> tuple[StoredImage, bytes] | None:
         record = self.get(image_id)
