@@ -14,8 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from gpt_image_mcp.progress import Progress
-from gpt_image_mcp.types import GeneratedImage
+from gpt_image_mcp.testing.recorders import RecordingProgress, RecordingSleep
 from gpt_image_mcp_azure import AzureOpenAIProvider
 from PIL import Image
 from pytest_httpserver import HTTPServer
@@ -147,30 +146,9 @@ def managed_identity(identity_server: HTTPServer, monkeypatch: pytest.MonkeyPatc
     return make
 
 
-class RecordingSleep:
-    """Stands in for the wait between retries: records each requested wait and returns at once."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
 @pytest.fixture
 def provider() -> AzureOpenAIProvider:
     return AzureOpenAIProvider(sleep=RecordingSleep())
-
-
-class RecordingProgress(Progress):
-    def __init__(self) -> None:
-        self.stages: list[str] = []
-
-    async def stage(self, message: str) -> None:
-        self.stages.append(message)
-
-    async def partial_image(self, image: GeneratedImage, index: int) -> None:
-        self.stages.append(f"partial {index}")
 
 
 @pytest.fixture

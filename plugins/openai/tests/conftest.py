@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gpt_image_mcp.progress import Progress
-from gpt_image_mcp.types import GeneratedImage
+from gpt_image_mcp.testing.recorders import RecordingProgress, RecordingSleep
 from gpt_image_mcp_openai import OpenAIProvider
 from PIL import Image
 from pytest_httpserver import HTTPServer
@@ -103,16 +102,6 @@ def openai_env(monkeypatch: pytest.MonkeyPatch, httpserver: HTTPServer) -> HTTPS
     return httpserver
 
 
-class RecordingSleep:
-    """Stands in for the wait between retries: records each requested wait and returns at once."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
 @pytest.fixture
 def sleeps() -> RecordingSleep:
     return RecordingSleep()
@@ -121,18 +110,6 @@ def sleeps() -> RecordingSleep:
 @pytest.fixture
 def provider(openai_env: HTTPServer, sleeps: RecordingSleep) -> OpenAIProvider:
     return OpenAIProvider(sleep=sleeps)
-
-
-class RecordingProgress(Progress):
-    def __init__(self) -> None:
-        self.stages: list[str] = []
-        self.partials: list[tuple[int, GeneratedImage]] = []
-
-    async def stage(self, message: str) -> None:
-        self.stages.append(message)
-
-    async def partial_image(self, image: GeneratedImage, index: int) -> None:
-        self.partials.append((index, image))
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gpt_image_mcp.progress import Progress
-from gpt_image_mcp.types import GeneratedImage
+from gpt_image_mcp.testing.recorders import RecordingProgress, RecordingSleep
 from gpt_image_mcp_together import TogetherProvider
 from PIL import Image
 from pytest_httpserver import HTTPServer
@@ -92,28 +91,9 @@ def together(monkeypatch: pytest.MonkeyPatch, httpserver: HTTPServer) -> HTTPSer
     return httpserver
 
 
-class RecordingSleep:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
 @pytest.fixture
 def provider() -> TogetherProvider:
     return TogetherProvider(sleep=RecordingSleep())
-
-
-class RecordingProgress(Progress):
-    def __init__(self) -> None:
-        self.stages: list[str] = []
-
-    async def stage(self, message: str) -> None:
-        self.stages.append(message)
-
-    async def partial_image(self, image: GeneratedImage, index: int) -> None:
-        self.stages.append(f"partial {index}")
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("gpt_image_mcp.testing is a pytest helper: install pytest to use it") from exc
 
 from gpt_image_mcp.testing.conformance import NetworkGuard, ProviderConformance, input_image
+from gpt_image_mcp.testing.recorders import RecordingProgress, RecordingSleep
 from gpt_image_mcp.testing.upstream import Hang, HTTPServerUpstream, RecordedRequest, Upstream, png_bytes
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "NetworkGuard",
     "ProviderConformance",
     "RecordedRequest",
+    "RecordingProgress",
+    "RecordingSleep",
     "Upstream",
     "input_image",
     "png_bytes",
