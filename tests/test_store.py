@@ -67,3 +67,45 @@ def test_images_written_by_another_process_on_the_same_folder_are_found(tmp_path
     found = first.read(record.id)
     assert found is not None and found[0] == record
     assert first.get("0123456789abcdef") is None
+
+
+def test_an_image_whose_sidecar_was_lost_is_rebuilt_on_start(tmp_path: Path) -> None:
+    # Sidecars are written without fsync: after a crash one may be missing or empty, the image not.
+    store = ImageStore(tmp_path / "s")
+    lost, emptied = (store.put(image(i), provider="openai", model="gpt-image-2") for i in range(2))
+    (tmp_path / "s" / f"{lost.id}.json").unlink()
+    (tmp_path / "s" / f"{emptied.id}.json").write_text("")
+    again = ImageStore(tmp_path / "s")
+    for record in (lost, emptied):
+        found = again.read(record.id)
+        assert found is not None and found[1] == image(int(record is emptied)).data
+        rebuilt = found[0]
+        assert (rebuilt.mime_type, rebuilt.width, rebuilt.height, rebuilt.sha256) == (
+            "image/png",
+            32,
+            32,
+            record.sha256,
+        )
+        assert (rebuilt.provider, rebuilt.model) == ("unknown", "unknown")
+    assert (tmp_path / "s" / f"{lost.id}.json").is_file()  # written back
+
+
+def test_files_that_are_not_images_of_the_store_are_left_alone(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "0123456789abcdef.png").write_bytes(b"not a png")
+    (folder / "notes.txt").write_text("mine")
+    (folder / "fedcba9876543210.jpg").write_bytes(png_bytes((8, 8)))  # a PNG under a JPEG name
+    store = ImageStore(folder)
+    assert store.recent() == []
+    assert (folder / "notes.txt").read_text() == "mine"
+
+
+def test_eviction_after_a_restart_takes_the_oldest_first(tmp_path: Path) -> None:
+    store = ImageStore(tmp_path / "s")
+    records = [store.put(image(i), provider="p", model="m") for i in range(4)]
+    smaller = ImageStore(tmp_path / "s", max_count=2)
+    assert [r.id for r in smaller.recent()] == [records[3].id, records[2].id]
+    newest = smaller.put(image(9), provider="p", model="m")
+    assert [r.id for r in smaller.recent()] == [newest.id, records[3].id]
+    assert smaller.recent(1) == [newest] and smaller.recent(0) == []

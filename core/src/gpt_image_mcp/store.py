@@ -7,6 +7,7 @@ a later call (an edit) refer to it without resending megabytes of base64.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 IMAGE_URI_PREFIX = "image://"
 _ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+_MIME_BY_EXTENSION = {extension: mime for mime, extension in _EXTENSIONS.items()}
+UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -67,17 +70,54 @@ class ImageStore:
         self.max_count = max_count
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._index: dict[str, StoredImage] = {}
+        self._index: dict[str, StoredImage] = {}  # in creation order
+        self._total_bytes = 0
         self._last_created = 0.0
         self._load()
 
     def _load(self) -> None:
-        for sidecar in self.folder.glob("*.json"):
-            record = self._read_sidecar(sidecar)
+        records = []
+        for path in self.folder.iterdir():
+            stem, dot, extension = path.name.partition(".")
+            if not (dot and _ID_PATTERN.match(stem)) or extension not in _MIME_BY_EXTENSION:
+                continue
+            record = self._read_sidecar(self.folder / f"{stem}.json") or self._rebuild_record(path)
             if record is not None:
-                self._index[record.id] = record
-                self._last_created = max(self._last_created, record.created)
+                records.append(record)
+        for record in sorted(records, key=lambda r: r.created):
+            self._index[record.id] = record
+            self._total_bytes += record.bytes
+            self._last_created = max(self._last_created, record.created)
         self._evict()
+
+    def _rebuild_record(self, path: Path) -> StoredImage | None:
+        """A record for an image whose sidecar is missing or unreadable (sidecars are written without fsync)."""
+        from gpt_image_mcp.imaging import inspect_image
+
+        try:
+            data = path.read_bytes()
+            info = inspect_image(data, error=ValueError)
+        except (OSError, ValueError) as exc:
+            logger.warning("Ignoring unreadable store entry %s: %s", path.name, exc)
+            return None
+        if _MIME_BY_EXTENSION[path.suffix[1:]] != info.mime_type:
+            return None
+        record = StoredImage(
+            id=path.name.split(".")[0],
+            mime_type=info.mime_type,
+            width=info.width,
+            height=info.height,
+            bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            created=path.stat().st_mtime,
+            provider=UNKNOWN,
+            model=UNKNOWN,
+        )
+        try:
+            _write(self.folder / f"{record.id}.json", _sidecar(record), sync=False)
+        except OSError as exc:
+            logger.debug("Could not rewrite the sidecar of %s: %s", path.name, exc)
+        return record
 
     def _read_sidecar(self, sidecar: Path) -> StoredImage | None:
         try:
@@ -87,7 +127,11 @@ class ImageStore:
         except (OSError, ValueError, TypeError) as exc:
             logger.warning("Ignoring unreadable store entry %s: %s", sidecar.name, exc)
             return None
-        if _ID_PATTERN.match(record.id) and (self.folder / record.filename).is_file():
+        if (
+            _ID_PATTERN.match(record.id)
+            and sidecar.name == f"{record.id}.json"
+            and (self.folder / record.filename).is_file()
+        ):
             return record
         return None
 
@@ -105,10 +149,13 @@ class ImageStore:
             model=model,
             partial=partial,
         )
-        _atomic_write(self.folder / record.filename, image.data)
-        _atomic_write(self.folder / f"{record.id}.json", json.dumps(asdict(record)).encode())
+        # The image is synced to disk before anyone hears of it; its sidecar is not: a lost sidecar is
+        # rebuilt from the image on the next start, and one fsync less is ~0.3 ms less per image.
+        _write(self.folder / record.filename, image.data, sync=True)
+        _write(self.folder / f"{record.id}.json", _sidecar(record), sync=False)
         with self._lock:
             self._index[record.id] = record
+            self._total_bytes += record.bytes
             self._evict(keep=record.id)
         return record
 
@@ -126,7 +173,11 @@ class ImageStore:
             record = self._read_sidecar(self.folder / f"{image_id}.json")
             if record is not None:
                 with self._lock:
-                    self._index[record.id] = record
+                    if record.id not in self._index:
+                        self._index[record.id] = record
+                        self._total_bytes += record.bytes
+                        # Keep the index in creation order: eviction takes the oldest from the front.
+                        self._index = dict(sorted(self._index.items(), key=lambda item: item[1].created))
         return record
 
     def read(self, image_id: str) -> tuple[StoredImage, bytes] | None:
@@ -140,18 +191,17 @@ class ImageStore:
 
     def recent(self, limit: int = 50) -> list[StoredImage]:
         with self._lock:
-            records = sorted(self._index.values(), key=lambda r: r.created, reverse=True)
-        return records[:limit]
+            records = list(self._index.values())
+        return records[: -limit - 1 : -1] if limit > 0 else []
 
     def _evict(self, keep: str | None = None) -> None:
-        records = sorted(self._index.values(), key=lambda r: r.created)
-        total = sum(r.bytes for r in records)
-        while records and (len(records) > self.max_count or total > self.max_bytes):
-            oldest = records.pop(0)
-            if oldest.id == keep:
-                continue
-            total -= oldest.bytes
+        # The index is in creation order, so the oldest images are at the front.
+        while len(self._index) > self.max_count or self._total_bytes > self.max_bytes:
+            oldest = next((record for record in self._index.values() if record.id != keep), None)
+            if oldest is None:
+                return
             del self._index[oldest.id]
+            self._total_bytes -= oldest.bytes
             for path in (self.folder / oldest.filename, self.folder / f"{oldest.id}.json"):
                 path.unlink(missing_ok=True)
 
@@ -171,14 +221,20 @@ def _usable_folder(folder: Path) -> Path:
         return fallback
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _sidecar(record: StoredImage) -> bytes:
+    return json.dumps(asdict(record)).encode()
+
+
+def _write(path: Path, data: bytes, *, sync: bool) -> None:
+    """Write through a temporary name and rename, so a reader never sees half a file."""
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                handle.flush()
+                os.fdatasync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
