@@ -1,10 +1,11 @@
 """`OpenAICompatibleProvider`: the base for every provider that speaks the OpenAI Images API.
 
 It owns the client (built lazily: `openai` is imported on first use, never at start-up), the mapping of
-core requests onto `images.generate` / `images.edit`, streaming of partial images, response parsing,
-error mapping and retries. A subclass supplies its configuration through `client_config()` and adjusts
-what differs for its upstream by overriding `create_client`, `generate_params`, `edit_params`,
-`complete_response`, `parse_response` or `map_error`.
+core requests onto `images.generate` / `images.edit`, streaming of partial images, response parsing (the
+body is read in chunks and its base64 decoded as it arrives, see `streaming`), error mapping and retries.
+A subclass supplies its configuration through `client_config()` and adjusts what differs for its upstream
+by overriding `create_client`, `generate_params`, `edit_params`, `complete_response`, `parse_response` or
+`map_error`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -43,6 +45,7 @@ from gpt_image_mcp.types import (
 
 from gpt_image_mcp_openai.errors import ErrorContext, map_openai_error, mask_secrets, register_secrets_with_core
 from gpt_image_mcp_openai.retrying import RetryPolicy, Sleep, call_with_retries
+from gpt_image_mcp_openai.streaming import TruncatedBodyError, read_json
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -51,6 +54,9 @@ logger = logging.getLogger("gpt_image_mcp_openai")
 
 FileTuple = tuple[str, bytes, str]
 _EXTENSION_BY_MIME = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+#: Answers with at most this much image data are checked on the event loop: a worker-thread hop costs more
+#: than sniffing a small image (~0.1 ms), while a 4K PNG takes tens of milliseconds.
+INLINE_PARSE_BYTES = 256 * 1024
 _DATA_URL_PREFIX = re.compile(r"^data:[\w.+-]+/[\w.+-]+;base64,", re.IGNORECASE)
 
 
@@ -209,7 +215,8 @@ class OpenAICompatibleProvider(ImageProvider):
         config = self._config()
         client = self.client(config)
         params = self.generate_params(request)
-        result = await self._call(config, request, progress, client.images.generate, params)
+        streamed = client.images.with_streaming_response.generate
+        result = await self._call(config, request, progress, client.images.generate, params, streamed=streamed)
         result.notes[:0] = self.ignored_options(request)
         return result
 
@@ -217,7 +224,8 @@ class OpenAICompatibleProvider(ImageProvider):
         config = self._config()
         client = self.client(config)
         params = self.edit_params(request)
-        result = await self._call(config, request, progress, client.images.edit, params)
+        streamed = client.images.with_streaming_response.edit
+        result = await self._call(config, request, progress, client.images.edit, params, streamed=streamed)
         result.notes[:0] = self.ignored_options(request)
         return result
 
@@ -228,7 +236,11 @@ class OpenAICompatibleProvider(ImageProvider):
         progress: Progress,
         method: Callable[..., Awaitable[Any]],
         params: dict[str, Any],
+        *,
+        streamed: Callable[..., AbstractAsyncContextManager[Any]] | None = None,
     ) -> ImageResult:
+        """One call with retries. `method` serves partial-image streams (and everything when `streamed` is None);
+        `streamed`, the same method under `with_streaming_response`, serves plain answers: see `read_response`."""
         context = self.error_context(config, request.model)
 
         async def attempt() -> ImageResult:
@@ -236,8 +248,13 @@ class OpenAICompatibleProvider(ImageProvider):
                 if request.partial_images:
                     stream = await method(**params, stream=True, partial_images=request.partial_images)
                     return await self.consume_stream(stream, request, progress, context)
-                response = await method(**params)
+                if streamed is not None:
+                    response = await self.read_response(streamed(**params), context)
+                else:
+                    response = await method(**params)
                 response = await self.complete_response(response, request, context)
+                if _image_data_size(response) <= INLINE_PARSE_BYTES:
+                    return self.parse_response(response, request, context)
                 # Decoding megabytes of base64 and checking the image is CPU work: keep it off the event loop.
                 return await anyio.to_thread.run_sync(self.parse_response, response, request, context)
             except ImageMCPError:
@@ -283,6 +300,51 @@ class OpenAICompatibleProvider(ImageProvider):
         return map_openai_error(exc, context)
 
     # -- responses -----------------------------------------------------------------------------------
+
+    async def read_response(self, opened: AbstractAsyncContextManager[Any], context: ErrorContext) -> Any:
+        """Read a plain (non-SSE) answer in chunks into an `ImagesResponse` whose `b64_json` values are bytes.
+
+        `opened` is the SDK's `with_streaming_response` call: entering it sends the request and raises the SDK's
+        status errors; the body is then read chunk by chunk and its base64 decoded as it arrives, so neither the
+        body nor its base64 text is ever held whole. A transport error or timeout while reading becomes the
+        core error of the SDK's `APIConnectionError` / `APITimeoutError`, and a body that ends inside its JSON
+        document an `UpstreamUnavailableError` (all retryable, like a partial-image stream cut short).
+        """
+        import ssl
+
+        import httpx2
+        import openai
+        from openai.types import ImagesResponse
+
+        async with opened as raw:
+            request_id = raw.headers.get("x-request-id")
+            context = dataclasses.replace(context, request_id=request_id)
+            try:
+                async with aclosing(raw.iter_bytes()) as chunks:
+                    document = await read_json(chunks)
+            except TruncatedBodyError as exc:
+                raise UpstreamUnavailableError(
+                    f"{self.name}'s answer ended after {exc.received:,} bytes, before its JSON document was "
+                    "complete; the connection may have dropped",
+                    provider=self.name,
+                    model=context.model,
+                    request_id=request_id,
+                ) from None
+            except json.JSONDecodeError as exc:
+                raise self.translate(exc, context) from None
+            except (httpx2.RequestError, anyio.EndOfStream, ssl.SSLError) as exc:
+                kind = openai.APITimeoutError if isinstance(exc, httpx2.TimeoutException) else openai.APIConnectionError
+                error = kind(request=raw.http_request)
+                error.__cause__ = exc
+                raise self.map_error(error, context) from None
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await raw.close()
+        if not isinstance(document, dict):
+            return document  # what the SDK returns for it too; `parse_response` finds no image data in it
+        response = ImagesResponse.construct(**document)
+        response._request_id = request_id
+        return response
 
     async def complete_response(self, response: Any, request: ImageOptions, context: ErrorContext) -> Any:
         """Async step between the SDK call and `parse_response` (e.g. download images sent as URLs).
@@ -371,27 +433,31 @@ class OpenAICompatibleProvider(ImageProvider):
 
     def decode_image(
         self,
-        b64: str | None,
+        b64: str | bytes | None,
         index: int,
         context: ErrorContext,
         *,
         revised_prompt: str | None = None,
         what: str = "image",
     ) -> GeneratedImage:
-        """Base64 (or a data: URL) to a checked image; `BadUpstreamResponseError` when it is neither."""
+        """Base64 (or a data: URL), or bytes already decoded, to a checked image; `BadUpstreamResponseError`
+        when it is none of these."""
         label = f"{what} {index + 1}"
-        if not isinstance(b64, str) or not b64.strip():
+        if isinstance(b64, bytes) and b64:
+            data = b64
+        elif not isinstance(b64, str) or not b64.strip():
             raise self._bad(f"{self.name} sent {label} without image data", context)
-        text = _DATA_URL_PREFIX.sub("", b64.strip())
-        try:
-            # Fast path for well-formed answers (a 4K PNG is ~33 MB of base64: a regex pass costs ~0.3 s).
-            data = binascii.a2b_base64(text, strict_mode=True)
-        except (binascii.Error, ValueError):
-            text = re.sub(r"\s+", "", text)
+        else:
+            text = _DATA_URL_PREFIX.sub("", b64.strip())
             try:
-                data = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+                # Fast path for well-formed answers (a 4K PNG is ~33 MB of base64: a regex pass costs ~0.3 s).
+                data = binascii.a2b_base64(text, strict_mode=True)
             except (binascii.Error, ValueError):
-                raise self._bad(f"{self.name} sent {label} as corrupt base64", context) from None
+                text = re.sub(r"\s+", "", text)
+                try:
+                    data = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+                except (binascii.Error, ValueError):
+                    raise self._bad(f"{self.name} sent {label} as corrupt base64", context) from None
         try:
             return GeneratedImage.from_bytes(data, revised_prompt=revised_prompt)
         except BadUpstreamResponseError as exc:
@@ -450,6 +516,17 @@ class OpenAICompatibleProvider(ImageProvider):
             CheckResult(name="credentials", ok=True, detail="accepted"),
             CheckResult(name="model", ok=True, detail=f"model {model} is available"),
         ]
+
+
+def _image_data_size(response: Any) -> int:
+    """Bytes of image data (decoded or base64) in a response; unknown shapes count as large."""
+    total = 0
+    for item in getattr(response, "data", None) or []:
+        value = getattr(item, "b64_json", None)
+        if value is not None and not isinstance(value, str | bytes):
+            return INLINE_PARSE_BYTES + 1
+        total += len(value or "")
+    return total
 
 
 def image_files(images: list[InputImage]) -> list[FileTuple]:
