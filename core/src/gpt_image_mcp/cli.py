@@ -1,42 +1,43 @@
 """The `gpt-image-mcp` command: serve (default), generate, providers, plugins, config.
 
-Heavy modules (the MCP SDK, Pillow, provider SDKs) are imported inside the commands, so `--help` is quick.
+The commands are a typer app (`gpt_image_mcp.commands`). The plain start an MCP client makes —
+`gpt-image-mcp [--env-file F]` or `gpt-image-mcp [--env-file F] serve [--transport T] [--host H] [--port N]
+[--provider P]` with well-formed values — does not need typer to parse it: `main` recognises exactly those
+argument lists (`fast_serve_args`) and serves without importing typer, which would add ~11 ms to every start
+(click is imported by the MCP SDK anyway). Everything else (`--help`, other commands, anything malformed or
+unusual) goes to typer, so its messages and exit codes stay what they are. Heavy modules (the MCP SDK, Pillow,
+provider SDKs) are imported inside the commands, so `--help` is quick.
 Exit codes: 0 success, 1 upstream/provider failure, 2 bad input or configuration.
 """
 
 from __future__ import annotations
 
-import json
+import errno
+import os
 import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
-
-import typer
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
-    from gpt_image_mcp.service import CallOutcome, ImageService
+    from gpt_image_mcp.service import ImageService
     from gpt_image_mcp.settings import Settings
-    from gpt_image_mcp.types import ValidationReport
 
-app = typer.Typer(
-    name="gpt-image-mcp",
-    help="MCP server for image generation and editing (OpenAI gpt-image, Azure OpenAI, Together, custom).",
-    no_args_is_help=False,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-config_app = typer.Typer(help="Show the effective configuration (secrets masked), or check it.")
-app.add_typer(config_app, name="config")
-
-EnvFile = Annotated[Path | None, typer.Option("--env-file", help="Read settings from this .env file.")]
-ProviderOpt = Annotated[str | None, typer.Option("--provider", help="Provider name(s), comma-separated.")]
+PROG_NAME = "gpt-image-mcp"
+#: Set by a shell asking typer for completions: then typer must see the arguments.
+COMPLETE_VAR = "_GPT_IMAGE_MCP_COMPLETE"
+#: The `serve` options and how their values are converted (as typer converts them).
+SERVE_OPTIONS: dict[str, type] = {"--transport": str, "--host": str, "--port": int, "--provider": str}
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
+    """Print `gpt-image-mcp: <message>` (secrets masked) on stderr and exit with `code`."""
     from gpt_image_mcp.secrets_mask import mask_secrets
 
-    typer.echo(f"gpt-image-mcp: {mask_secrets(message)}", err=True)
-    raise typer.Exit(code)
+    sys.stderr.write(f"{PROG_NAME}: {mask_secrets(message)}\n")
+    sys.stderr.flush()
+    raise SystemExit(code)
 
 
 def _settings(env_file: Path | None = None, **overrides: Any) -> Settings:
@@ -61,26 +62,6 @@ def _service(settings: Settings) -> ImageService:
         _fail(exc.message)
     except PluginError as exc:
         _fail(str(exc))
-
-
-@app.callback(invoke_without_command=True)
-def main_callback(ctx: typer.Context, env_file: EnvFile = None) -> None:
-    """Without a command, serve MCP (stdio unless MCP_TRANSPORT=http)."""
-    ctx.obj = {"env_file": env_file}
-    if ctx.invoked_subcommand is None:
-        _serve(_settings(env_file))
-
-
-@app.command()
-def serve(
-    ctx: typer.Context,
-    transport: Annotated[str | None, typer.Option(help="stdio or http (env MCP_TRANSPORT).")] = None,
-    host: Annotated[str | None, typer.Option(help="HTTP bind address (env HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="HTTP port (env PORT).")] = None,
-    provider: ProviderOpt = None,
-) -> None:
-    """Run the MCP server over stdio or Streamable HTTP."""
-    _serve(_settings(ctx.obj["env_file"], transport=transport, host=host, port=port, provider=provider))
 
 
 def _serve(settings: Settings) -> None:
@@ -127,192 +108,104 @@ def _serve(settings: Settings) -> None:
         _fail(exc.message)
 
 
-@app.command()
-def generate(
-    ctx: typer.Context,
-    prompt: Annotated[str, typer.Argument(help="What the image should show.")],
-    size: Annotated[str | None, typer.Option(help="WIDTHxHEIGHT or auto.")] = None,
-    n: Annotated[int, typer.Option("--n", "-n", help="Number of images.")] = 1,
-    quality: Annotated[str | None, typer.Option(help="auto, low, medium, high.")] = None,
-    output_format: Annotated[str | None, typer.Option("--format", help="png, jpeg or webp.")] = None,
-    background: Annotated[str | None, typer.Option(help="auto, opaque or transparent.")] = None,
-    model: Annotated[str | None, typer.Option(help="Model name (default: DEFAULT_MODEL).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed, where supported.")] = None,
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="Folder, or file name when generating one image.")
-    ] = Path(),
-    provider: ProviderOpt = None,
-) -> None:
-    """Generate images without MCP and save them as files; prints their paths."""
-    import anyio
+@dataclass(frozen=True)
+class ServeArgs:
+    """A plain serve start: `serve` False is the start without a command (`options` then empty)."""
 
-    from gpt_image_mcp.errors import ConfigurationError, ImageMCPError, InvalidRequestError
+    env_file: Path | None = None
+    serve: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
 
-    settings = _settings(ctx.obj["env_file"], provider=provider)
-    service = _service(settings)
-
-    async def run() -> CallOutcome:
-        try:
-            return await _with_progress(
-                service.generate(
-                    prompt=prompt,
-                    n=n,
-                    size=size,
-                    quality=quality,
-                    output_format=output_format,
-                    background=background,
-                    model=model,
-                    seed=seed,
-                )
-            )
-        finally:
-            await service.aclose()
-
-    try:
-        outcome = anyio.run(run)
-    except (InvalidRequestError, ConfigurationError) as exc:
-        _fail(exc.message, 2)
-    except ImageMCPError as exc:
-        _fail(f"{exc.code}: {exc.message}", 1)
-    for path in _save_files(outcome, output):
-        typer.echo(str(path))
-    for note in outcome.notes:
-        typer.echo(f"note: {note}", err=True)
+    def settings(self) -> Settings:
+        """The settings exactly as typer's `main_callback` / `serve` build them for these arguments."""
+        if not self.serve:
+            return _settings(self.env_file)
+        names = {name: None for name in (option.removeprefix("--") for option in SERVE_OPTIONS)}
+        return _settings(self.env_file, **(names | self.options))
 
 
-async def _with_progress(call: Any) -> Any:
-    """Await `call` while showing elapsed time on stderr (only when stderr is a terminal)."""
-    import time
+def fast_serve_args(argv: Sequence[str], environ: Mapping[str, str]) -> ServeArgs | None:
+    """The plain serve start that `argv` asks for, or None when typer must parse `argv`.
 
-    import anyio
-
-    start = time.monotonic()
-    outcome: list[Any] = []
-
-    async def ticker() -> None:
-        while True:
-            sys.stderr.write(f"\rgenerating... {time.monotonic() - start:5.1f}s")
-            sys.stderr.flush()
-            await anyio.sleep(0.5)
-
-    async with anyio.create_task_group() as group:
-        if sys.stderr.isatty():
-            group.start_soon(ticker)
-        try:
-            outcome.append(await call)
-        except Exception as exc:  # re-raised below, outside the task group, unwrapped
-            outcome.append(exc)
-        group.cancel_scope.cancel()
-    if sys.stderr.isatty():
-        sys.stderr.write("\r\033[K")
-    if isinstance(outcome[0], Exception):
-        raise outcome[0]
-    return outcome[0]
-
-
-def _save_files(outcome: CallOutcome, output: Path) -> list[Path]:
-    """Write each image without overwriting anything; `output` is a folder, or a file for one image."""
-    images = outcome.result.images
-    single_file = len(images) == 1 and output.suffix != "" and not output.is_dir()
-    folder = output.parent if single_file else output
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        _fail(f"cannot create output folder {folder}: {exc.strerror}")
-    paths = []
-    for index, image in enumerate(images, start=1):
-        if single_file:
-            stem, suffix = output.stem, output.suffix
-        else:
-            stem, suffix = f"image-{outcome.delivered[index - 1].image_id}", f".{image.extension}"
-        paths.append(_write_new(folder, stem, suffix, image.data))
-    return paths
-
-
-def _write_new(folder: Path, stem: str, suffix: str, data: bytes) -> Path:
-    for attempt in range(1000):
-        path = folder / (f"{stem}{suffix}" if attempt == 0 else f"{stem}-{attempt}{suffix}")
-        try:
-            with path.open("xb") as handle:
-                handle.write(data)
-        except FileExistsError:
+    Taken: `[--env-file F] [serve [--transport T] [--host H] [--port N] [--provider P]]`, each option at most
+    once, as `--name value` or `--name=value`, with values that are not empty and do not start with `-`, and a
+    port of ASCII digits. For these typer would call `_serve` with the same values; for anything else
+    (help, other commands, repeated, unknown or malformed options, shell completion) it is left to typer,
+    which also prints the error and exits 2 where the arguments are wrong.
+    """
+    if environ.get(COMPLETE_VAR):
+        return None
+    env_file: Path | None = None
+    serve = False
+    options: dict[str, Any] = {}
+    seen: set[str] = set()
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        index += 1
+        if arg == "serve" and not serve:
+            serve = True
             continue
-        except OSError as exc:
-            _fail(f"cannot write {path}: {exc.strerror}", 1)
-        return path.resolve()
-    _fail(f"could not find a free file name for {stem}{suffix} in {folder}", 1)
+        name, has_value, value = arg.partition("=")
+        allowed = SERVE_OPTIONS if serve else {"--env-file": Path}
+        if name not in allowed or name in seen:
+            return None
+        if not has_value:
+            if index >= len(argv):
+                return None
+            value = argv[index]
+            index += 1
+        if not value or value.startswith("-"):
+            return None
+        convert = allowed[name]
+        if convert is int and not (value.isascii() and value.isdigit()):
+            return None
+        seen.add(name)
+        if name == "--env-file":
+            env_file = Path(value)
+        else:
+            options[name.removeprefix("--")] = convert(value)
+    return ServeArgs(env_file=env_file, serve=serve, options=options)
 
 
-@app.command()
-def providers(
-    ctx: typer.Context,
-    validate: Annotated[bool, typer.Option("--validate", help="Also check credentials upstream.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    provider: ProviderOpt = None,
-) -> None:
-    """List the enabled providers and their models (optionally validate them)."""
-    import anyio
+def _serve_fast(args: ServeArgs) -> None:
+    """Serve as typer would for these arguments, with its handling of interrupts and closed pipes."""
+    try:
+        _serve(args.settings())
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except EOFError:
+        sys.stderr.write("\nAborted.\n")
+        raise SystemExit(1) from None
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        from typer._click.utils import PacifyFlushWrapper  # as typer does: no second error at exit
 
-    from gpt_image_mcp.secrets_mask import mask_secrets
-    from gpt_image_mcp.server import _provider_infos
-
-    service = _service(_settings(ctx.obj["env_file"], provider=provider))
-    infos = [info.model_dump() for info in _provider_infos(service)]
-    failed = False
-    if validate:
-
-        async def validate_all() -> list[ValidationReport]:
-            try:
-                return [await service.providers[info["name"]].validate() for info in infos]
-            finally:
-                await service.aclose()
-
-        for info, report in zip(infos, anyio.run(validate_all), strict=True):
-            for check in report.checks:
-                check.detail = mask_secrets(check.detail)
-            info["validation"] = report.model_dump()
-            failed |= not report.ok
-    if as_json:
-        typer.echo(json.dumps({"default_provider": service.default_provider, "providers": infos}, indent=2))
-    else:
-        for info in infos:
-            mark = "*" if info["default"] else " "
-            state = "configured" if info["configured"] else "not configured: " + "; ".join(info["problems"])
-            typer.echo(f"{mark} {info['name']}: {state}")
-            typer.echo(f"    models: {', '.join(model['name'] for model in info['models'])}")
-            for check in info.get("validation", {}).get("checks", []):
-                typer.echo(f"    {'ok  ' if check['ok'] else 'FAIL'} {check['name']}: {check['detail']}")
-    if failed:
-        raise typer.Exit(1)
-
-
-@app.command()
-def plugins(ctx: typer.Context) -> None:
-    """Print the loaded plugins as JSON: name, distribution, version, hooks, status."""
-    service = _service(_settings(ctx.obj["env_file"]))
-    typer.echo(json.dumps([info.to_dict() for info in service.registry.plugins], indent=2))
-
-
-@config_app.callback(invoke_without_command=True)
-def config_show(ctx: typer.Context) -> None:
-    """Print the effective configuration as JSON, secrets masked."""
-    if ctx.invoked_subcommand is None:
-        settings = _settings(ctx.obj["env_file"])
-        typer.echo(json.dumps(settings.model_dump(mode="json"), indent=2))
-
-
-@config_app.command("check")
-def config_check(ctx: typer.Context) -> None:
-    """Check the configuration; exit 2 and list every problem when something is wrong."""
-    from gpt_image_mcp.http import readiness_problems
-
-    settings = _settings(ctx.obj["env_file"])
-    service = _service(settings)
-    problems = readiness_problems(service)
-    if problems:
-        _fail("configuration problems:\n  " + "\n  ".join(problems))
-    typer.echo(f"ok: provider {service.default_provider}, {len(service.registry.plugins)} plugins loaded")
+        sys.stdout = PacifyFlushWrapper(sys.stdout)  # type: ignore[assignment]
+        sys.stderr = PacifyFlushWrapper(sys.stderr)  # type: ignore[assignment]
+        raise SystemExit(1) from None
 
 
 def main() -> None:
-    app(prog_name="gpt-image-mcp")
+    """The console script: a plain serve start directly, everything else through the typer app."""
+    args = fast_serve_args(sys.argv[1:], os.environ)
+    if args is not None:
+        _serve_fast(args)
+        return
+    from gpt_image_mcp.commands import app
+
+    app(prog_name=PROG_NAME)
+
+
+#: Names that moved to `gpt_image_mcp.commands` with the typer app; still importable from here.
+MOVED_TO_COMMANDS = frozenset({"app", "config_app", "generate", "providers", "plugins", "config_show", "config_check"})
+
+
+def __getattr__(name: str) -> Any:
+    """The moved names, imported from `gpt_image_mcp.commands` (and so typer) only when asked for."""
+    if name in MOVED_TO_COMMANDS:
+        from gpt_image_mcp import commands
+
+        return getattr(commands, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

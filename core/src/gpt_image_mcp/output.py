@@ -15,7 +15,7 @@ from typing import Literal
 
 import anyio
 from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gpt_image_mcp.errors import ImageMCPError
 from gpt_image_mcp.imaging import Preview, make_preview
@@ -23,9 +23,13 @@ from gpt_image_mcp.service import CallOutcome, DeliveredImage
 from gpt_image_mcp.types import GeneratedImage, Usage
 
 ResponseFormat = Literal["markdown", "json"]
+#: The result models are only needed once a tool answers: their validators are built then, not at start-up.
+DEFERRED = ConfigDict(defer_build=True)
 
 
 class PreviewInfo(BaseModel):
+    model_config = DEFERRED
+
     mime_type: str
     width: int
     height: int
@@ -33,6 +37,8 @@ class PreviewInfo(BaseModel):
 
 
 class SavedInfo(BaseModel):
+    model_config = DEFERRED
+
     sink: str
     path: str | None = None
     uri: str | None = None
@@ -40,6 +46,8 @@ class SavedInfo(BaseModel):
 
 
 class ImageInfo(BaseModel):
+    model_config = DEFERRED
+
     index: int = Field(description="Position in the result, from 1")
     id: str = Field(description="Identifier of the image in this server")
     uri: str = Field(description="image:// resource with the full image; also accepted as edit input")
@@ -58,6 +66,8 @@ class ImageInfo(BaseModel):
 
 
 class ErrorInfo(BaseModel):
+    model_config = DEFERRED
+
     code: str = Field(description="Error class: invalid_request, refused, authentication, rate_limited, ...")
     message: str
     retryable: bool
@@ -70,6 +80,8 @@ class ErrorInfo(BaseModel):
 
 class ImageToolOutput(BaseModel):
     """Structured result of image_generate, image_edit and image_variation."""
+
+    model_config = DEFERRED
 
     ok: bool
     provider: str | None = None

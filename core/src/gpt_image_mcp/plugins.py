@@ -128,8 +128,9 @@ def _load_entry_point(
     manager: pluggy.PluginManager, registry: Registry, entry_point: EntryPoint, selection: PluginSelection
 ) -> None:
     dist = entry_point.dist
-    dist_name = dist.metadata["Name"] if dist else None
-    version = dist.version if dist else None
+    metadata = dist.metadata if dist else None  # parsed once: `dist.version` would parse the file again
+    dist_name = metadata["Name"] if metadata is not None else None
+    version = metadata["Version"] if metadata is not None else None
     if not selection.permits(entry_point.name):
         registry.plugins.append(
             PluginInfo(name=entry_point.name, distribution=dist_name, version=version, status="disabled")

@@ -19,7 +19,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from mcp_types import CallToolResult, InputRequiredResult, ListRootsResult, ToolAnnotations
 from mcp_types import Resource as MCPResource
 from mcp_types import ResourceTemplate as MCPResourceTemplate
-from pydantic import AnyUrl, BaseModel, Field
+from pydantic import AnyUrl, BaseModel, ConfigDict, Field
 
 from gpt_image_mcp import __version__
 from gpt_image_mcp.capabilities import SizeRules
@@ -35,6 +35,7 @@ from gpt_image_mcp.interaction import (
     roots_for_variation,
     sampled_text,
 )
+from gpt_image_mcp.lazy_server import LazyMCPServer
 from gpt_image_mcp.output import ImageToolOutput, ResponseFormat, ResultShape, error_result, success_result
 from gpt_image_mcp.progress import Progress
 from gpt_image_mcp.service import CallOutcome, Delivery, ImageService
@@ -111,10 +112,14 @@ InlineBudget = Annotated[
     ),
 ]
 
+#: The tools' result models: validators built when a tool first answers, not at start-up.
+RESULT_MODEL = ConfigDict(defer_build=True)
 IMAGE_TOOL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 
 
 class ModelInfo(BaseModel):
+    model_config = RESULT_MODEL
+
     name: str
     title: str
     operations: list[str]
@@ -129,6 +134,8 @@ class ModelInfo(BaseModel):
 
 
 class ProviderInfo(BaseModel):
+    model_config = RESULT_MODEL
+
     name: str
     description: str
     default: bool
@@ -140,17 +147,23 @@ class ProviderInfo(BaseModel):
 
 
 class ProviderListOutput(BaseModel):
+    model_config = RESULT_MODEL
+
     default_provider: str
     providers: list[ProviderInfo]
 
 
 class CheckInfo(BaseModel):
+    model_config = RESULT_MODEL
+
     name: str
     ok: bool
     detail: str
 
 
 class ProviderValidateOutput(BaseModel):
+    model_config = RESULT_MODEL
+
     provider: str
     ok: bool
     checks: list[CheckInfo]
@@ -228,8 +241,11 @@ async def _image_call(run: Callable[[], Awaitable[CallOutcome]], shape: ResultSh
         return result
 
 
-class ImageMCPServer(MCPServer):
-    """MCPServer whose `image://` resources come from the image store, each with its real mime type."""
+class ImageMCPServer(LazyMCPServer):
+    """MCPServer whose `image://` resources come from the image store, each with its real mime type.
+
+    Its tools are built on the first tool request, not at start-up (`LazyMCPServer`).
+    """
 
     def __init__(self, service: ImageService, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from gpt_image_mcp.types import GeneratedImage
 
@@ -15,6 +15,8 @@ class SaveContext(BaseModel):
     `workspace` is the folder chosen for file output (a client root, else OUTPUT_DIR); `filename` and
     `subfolder` are the caller's unsanitised wishes: sinks that write files must sanitise them.
     """
+
+    model_config = ConfigDict(defer_build=True)  # validator built on the first save, not at start-up
 
     provider: str
     model: str
@@ -28,6 +30,8 @@ class SaveContext(BaseModel):
 
 class SavedImage(BaseModel):
     """Where a sink put an image. `inline` sinks return no location: the bytes travel in the result."""
+
+    model_config = ConfigDict(defer_build=True)
 
     sink: str
     inline: bool = False

@@ -79,6 +79,20 @@ def test_listed_models_get_generic_entries_and_known_ones_keep_theirs(monkeypatc
     assert CustomProvider().default_model() == "sdxl-turbo"
 
 
+def test_the_table_layer_reads_the_settings_only_when_a_model_variable_is_set(monkeypatch) -> None:
+    monkeypatch.setenv("CUSTOM_OPENAI_BASE_URL", "http://localhost:4000/v1")
+    monkeypatch.setenv("CUSTOM_OPENAI_TIMEOUT", "not a number")
+    provider = CustomProvider()
+    assert provider.model_table_layer() == {}  # as with the settings read: invalid ones add no model either
+    assert provider._problems is None  # not read at start-up: nothing could come of them for the table
+    assert any(problem.startswith("CUSTOM_OPENAI_TIMEOUT:") for problem in provider.configuration_problems())
+
+    monkeypatch.delenv("CUSTOM_OPENAI_TIMEOUT")
+    monkeypatch.setenv("custom_openai_default_model", "flux-dev")  # the settings match names case-insensitively
+    layer = CustomProvider().model_table_layer()
+    assert list(layer) == ["flux-dev"] and layer["flux-dev"]["vendor"] == "custom"
+
+
 def test_without_a_model_list_it_serves_openai_models(monkeypatch) -> None:
     monkeypatch.setenv("CUSTOM_OPENAI_BASE_URL", "http://localhost:4000/v1")
     provider = CustomProvider()

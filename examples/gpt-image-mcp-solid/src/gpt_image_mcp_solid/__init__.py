@@ -2,6 +2,9 @@
 
 With SOLID_BASE_URL set it asks a paint server: POST /paint {"prompt", "width", "height"} answers PNG bytes,
 GET /health checks the key (SOLID_API_KEY, sent as a bearer token). Without SOLID_BASE_URL it paints locally.
+
+Pillow is imported in `paint`, when the first image is painted: a plugin's module is imported at every server
+start, so it should import only what registering its provider needs.
 """
 
 import io
@@ -10,7 +13,6 @@ from collections.abc import Callable
 
 import gpt_image_mcp as gim
 import httpx2
-from PIL import Image, ImageColor
 
 ERRORS = {401: gim.AuthenticationError, 403: gim.PermissionDeniedError, 451: gim.RefusedError}
 
@@ -66,6 +68,8 @@ class SolidProvider(gim.ImageProvider):
 
 
 def paint(prompt: str, size: tuple[int, int]) -> bytes:
+    from PIL import Image, ImageColor
+
     try:
         colour = ImageColor.getrgb(prompt.split()[0])
     except ValueError:

@@ -22,15 +22,15 @@ from gpt_image_mcp.types import CheckResult, ImageOptions, Operation
 from gpt_image_mcp_openai.compat import ClientConfig, OpenAICompatibleProvider
 from gpt_image_mcp_openai.errors import ErrorContext
 from gpt_image_mcp_openai.retrying import RetryPolicy, Sleep
-from gpt_image_mcp_openai.settings import describe_validation_error
 from pydantic import ValidationError
 
 from gpt_image_mcp_azure.errors import AzureTarget, map_azure_error
-from gpt_image_mcp_azure.identity import EntraTokenProvider, create_credential, credential_label
-from gpt_image_mcp_azure.settings import AzureSettings
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
+
+    from gpt_image_mcp_azure.identity import EntraTokenProvider
+    from gpt_image_mcp_azure.settings import AzureSettings
 
 logger = logging.getLogger("gpt_image_mcp_azure")
 
@@ -78,6 +78,10 @@ class AzureOpenAIProvider(OpenAICompatibleProvider):
     def settings(self) -> AzureSettings | None:
         """The settings, read from the environment on first use; None when they are invalid."""
         if self._problems is None:
+            from gpt_image_mcp_openai.settings import describe_validation_error
+
+            from gpt_image_mcp_azure.settings import AzureSettings
+
             try:
                 self._settings, self._problems = AzureSettings(), []
             except ValidationError as exc:
@@ -165,6 +169,8 @@ class AzureOpenAIProvider(OpenAICompatibleProvider):
 
     def token_provider(self, settings: AzureSettings) -> EntraTokenProvider:
         """The Entra ID token provider for these settings, created once and reused (it caches the token)."""
+        from gpt_image_mcp_azure.identity import EntraTokenProvider, create_credential, credential_label
+
         key = (settings.credential, settings.client_id)
         if key not in self._token_providers:
             self._token_providers[key] = EntraTokenProvider(

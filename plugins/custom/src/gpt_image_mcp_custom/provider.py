@@ -27,17 +27,17 @@ from gpt_image_mcp.types import (
 from gpt_image_mcp_openai.compat import ClientConfig, OpenAICompatibleProvider
 from gpt_image_mcp_openai.errors import ErrorContext, mask_secrets
 from gpt_image_mcp_openai.retrying import RetryPolicy, Sleep
-from gpt_image_mcp_openai.settings import describe_validation_error
 from pydantic import ValidationError
-
-from gpt_image_mcp_custom.fetch import FetchPolicy, FetchRefused, decode_data_url, fetch_image
-from gpt_image_mcp_custom.settings import CustomSettings
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
+    from gpt_image_mcp_custom.settings import CustomSettings
+
 #: Sent as the SDK's api_key when the server needs none; the Authorization header is then omitted.
 NO_KEY = "no-key"
+#: The only variables that can add models to the capability table (matched case-insensitively, as the settings do).
+MODEL_VARIABLES = frozenset({"CUSTOM_OPENAI_MODELS", "CUSTOM_OPENAI_DEFAULT_MODEL"})
 #: The capability entry each unknown model of CUSTOM_OPENAI_MODELS gets: permissive, overridable by the user.
 GENERIC_ENTRY: dict[str, Any] = {
     "vendor": "custom",
@@ -84,6 +84,10 @@ class CustomProvider(OpenAICompatibleProvider):
     def settings(self) -> CustomSettings | None:
         """The settings, read from the environment on first use; None when they are invalid."""
         if self._problems is None:
+            from gpt_image_mcp_openai.settings import describe_validation_error
+
+            from gpt_image_mcp_custom.settings import CustomSettings
+
             try:
                 self._settings, self._problems = CustomSettings(), []
             except ValidationError as exc:
@@ -128,6 +132,10 @@ class CustomProvider(OpenAICompatibleProvider):
 
     def model_table_layer(self) -> dict[str, dict[str, object]]:
         """A generic entry for each model of CUSTOM_OPENAI_MODELS that the built-in table does not know."""
+        if self._problems is None and not any(name.upper() in MODEL_VARIABLES for name in os.environ):
+            # Nothing to add: the table is built at every start, and reading the settings there would cost
+            # their import and validation (~8 ms) in every server that has this plugin but does not use it.
+            return {}
         settings = self.settings()
         if settings is None:
             return {}
@@ -225,6 +233,8 @@ class CustomProvider(OpenAICompatibleProvider):
 
     async def complete_response(self, response: Any, request: ImageOptions, context: ErrorContext) -> Any:
         """Images sent as URLs: data: URLs are decoded; others downloaded only when allowed."""
+        from gpt_image_mcp_custom.fetch import FetchPolicy, FetchRefused, decode_data_url, fetch_image
+
         settings = self._current()
         policy = FetchPolicy(
             enabled=settings.fetch_urls,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from gpt_image_mcp.errors import ConfigurationError
 from gpt_image_mcp.types import Operation
@@ -11,7 +11,9 @@ from pydantic import ValidationError
 
 from gpt_image_mcp_openai.compat import ClientConfig, OpenAICompatibleProvider
 from gpt_image_mcp_openai.retrying import RetryPolicy, Sleep
-from gpt_image_mcp_openai.settings import OpenAISettings, describe_validation_error
+
+if TYPE_CHECKING:
+    from gpt_image_mcp_openai.settings import OpenAISettings
 
 KEY_HINT = "set OPENAI_API_KEY (or OPENAI_API_KEY_FILE) to an API key from https://platform.openai.com/api-keys"
 
@@ -33,6 +35,8 @@ class OpenAIProvider(OpenAICompatibleProvider):
     def settings(self) -> OpenAISettings | None:
         """The settings, read from the environment on first use; None when they are invalid."""
         if self._problems is None:
+            from gpt_image_mcp_openai.settings import OpenAISettings, describe_validation_error
+
             try:
                 self._settings, self._problems = OpenAISettings(), []
             except ValidationError as exc:

@@ -6,10 +6,12 @@ botocore is imported inside `to_sink_error`, which only runs after boto3 has bee
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from gpt_image_mcp.errors import SinkError
 
-from gpt_image_mcp_s3.settings import S3Settings
+if TYPE_CHECKING:
+    from gpt_image_mcp_s3.settings import S3Settings
 
 CREDENTIALS_HINT = (
     "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials), "

@@ -15,10 +15,11 @@ from gpt_image_mcp.types import GeneratedImage
 from pydantic import ValidationError
 
 from gpt_image_mcp_s3.errors import to_sink_error
-from gpt_image_mcp_s3.settings import S3Settings, describe_validation_error
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
+
+    from gpt_image_mcp_s3.settings import S3Settings
 
 UNSAFE_KEY_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -48,6 +49,8 @@ class S3Sink(ImageSink):
     def settings(self) -> S3Settings:
         """The sink's settings, read from the environment once. Raises `SinkError` when they are invalid."""
         if self._settings is None:
+            from gpt_image_mcp_s3.settings import S3Settings, describe_validation_error
+
             try:
                 self._settings = S3Settings()  # type: ignore[call-arg]  # bucket comes from S3_BUCKET
             except ValidationError as exc:

@@ -8,7 +8,7 @@ edits, no streaming and reports no usage. Its FLUX models enter the capability t
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gpt_image_mcp.errors import ConfigurationError, ImageMCPError, InvalidRequestError, RefusedError
 from gpt_image_mcp.progress import Progress
@@ -24,10 +24,10 @@ from gpt_image_mcp.types import (
 from gpt_image_mcp_openai.compat import ClientConfig, OpenAICompatibleProvider
 from gpt_image_mcp_openai.errors import ErrorContext, map_openai_error
 from gpt_image_mcp_openai.retrying import RetryPolicy, Sleep
-from gpt_image_mcp_openai.settings import describe_validation_error
 from pydantic import ValidationError
 
-from gpt_image_mcp_together.settings import TogetherSettings
+if TYPE_CHECKING:
+    from gpt_image_mcp_together.settings import TogetherSettings
 
 KEY_HINT = (
     "set TOGETHER_API_KEY (or TOGETHER_API_KEY_FILE) to an API key from https://api.together.ai/settings/api-keys"
@@ -102,6 +102,10 @@ class TogetherProvider(OpenAICompatibleProvider):
     def settings(self) -> TogetherSettings | None:
         """The settings, read from the environment on first use; None when they are invalid."""
         if self._problems is None:
+            from gpt_image_mcp_openai.settings import describe_validation_error
+
+            from gpt_image_mcp_together.settings import TogetherSettings
+
             try:
                 self._settings, self._problems = TogetherSettings(), []
             except ValidationError as exc:
