@@ -9,7 +9,10 @@ What runs: `bench/fake_upstream.py` (a fake OpenAI Images API on 127.0.0.1 with 
 latency), the installed console script `gpt-image-mcp` as a subprocess (stdio, and `serve --transport http` on
 a free port) with PROVIDER=openai pointed at the fake, and `bench/bare_server.py` (a bare `MCPServer` with the
 same five tool names that does no work) run the same ways. Clients are the SDK's `Client`, handshake era
-(`mode="legacy"`, protocol 2025-11-25) unless `--mode auto`. Server CPU and memory come from /proc (Linux).
+(`mode="legacy"`, protocol 2025-11-25) unless `--mode auto`, except in the concurrency runs: there the load comes
+from `bench/load_client.py` (raw JSON-RPC over HTTP with httpx2, protocol 2025-11-25, no schema validation) so that
+client CPU does not lower the server's figures; `--load-client sdk` uses the SDK's `Client` there too. Server CPU
+and memory come from /proc (Linux).
 
 Prints a markdown table (also written to `--output`); targets are benchmark targets, not tests: a missed
 target does not change the exit status, a measurement that fails does (1).
@@ -34,13 +37,14 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TextIO
 
 import anyio
 import httpx2
+from load_client import LoadSession, http_client
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp_types import CallToolResult
@@ -80,6 +84,14 @@ INITIALIZE = (
             },
         }
     ).encode()
+    + b"\n"
+)
+# What a client sends right after the answer to initialize. gpt-image-mcp builds its tools on the first tool
+# request (not before answering initialize), so the time to this answer keeps that cost in view.
+LIST_TOOLS = (
+    json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}).encode()
+    + b"\n"
+    + json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).encode()
     + b"\n"
 )
 
@@ -293,6 +305,8 @@ class Servers:
     env: dict[str, str]
     script: str
     mode: str
+    #: Who makes the load of the concurrency runs: "lean" (bench/load_client.py) or "sdk" (the SDK's `Client`).
+    load_client: str = "lean"
 
     def stdio_command(self, kind: str) -> list[str]:
         return [self.script] if kind == "ours" else [PYTHON, str(BARE_SERVER)]
@@ -390,9 +404,38 @@ async def measure_calls(
     }
 
 
-async def worker_clients(url: str, clients: int, seconds: float, mode: str) -> dict[str, list[float]]:
+@contextlib.asynccontextmanager
+async def load_session(
+    url: str, mode: str, http: httpx2.AsyncClient | None
+) -> AsyncIterator[Callable[[], Awaitable[object]]]:
+    """One session of the load runs; yields its `image_generate` call. With `http`, a lean session
+    (bench/load_client.py) on that shared client; without, the SDK's `Client`."""
+    if http is None:
+        async with Client(url, mode=mode, read_timeout_seconds=120) as client:
+            yield lambda: call_image(client, SMALL_ARGS)
+        return
+    session = await LoadSession.open(http, url)
+    try:
+        yield lambda: session.call_tool("image_generate", SMALL_ARGS)
+    finally:
+        await session.close()
+
+
+async def worker_clients(
+    url: str, clients: int, seconds: float, mode: str, load_client: str = "lean"
+) -> dict[str, list[float]]:
     """One client process of the concurrency runs: connect `clients` sessions, say "ready" on stdout, wait for
-    "go" on stdin, then call image_generate back to back on each session for `seconds`."""
+    "go" on stdin, then call image_generate back to back on each session for `seconds`. A failed call ends the
+    run (no failure is counted as a call)."""
+    if load_client == "sdk":
+        return await _run_sessions(url, clients, seconds, mode, None)
+    async with http_client(clients) as http:
+        return await _run_sessions(url, clients, seconds, mode, http)
+
+
+async def _run_sessions(
+    url: str, clients: int, seconds: float, mode: str, http: httpx2.AsyncClient | None
+) -> dict[str, list[float]]:
     counts = [0] * clients
     elapsed = [0.0] * clients
     connected = anyio.Event()
@@ -402,7 +445,7 @@ async def worker_clients(url: str, clients: int, seconds: float, mode: str) -> d
 
     async def one_client(index: int) -> None:
         nonlocal ready
-        async with Client(url, mode=mode, read_timeout_seconds=120) as client:
+        async with load_session(url, mode, http) as call:
             ready += 1
             if ready == clients:
                 connected.set()
@@ -412,7 +455,7 @@ async def worker_clients(url: str, clients: int, seconds: float, mode: str) -> d
             for _ in range(MAX_CALLS_PER_CLIENT):
                 if time.perf_counter() >= deadline:
                     break
-                await call_image(client, SMALL_ARGS)
+                await call()
                 counts[index] += 1
             elapsed[index] = time.perf_counter() - started[0]
 
@@ -422,7 +465,7 @@ async def worker_clients(url: str, clients: int, seconds: float, mode: str) -> d
                 group.start_soon(one_client, index)
             with anyio.fail_after(120):
                 await connected.wait()
-            print("ready", flush=True)
+            print(json.dumps("ready"), flush=True)  # every line to the parent is JSON
             line = await anyio.to_thread.run_sync(sys.stdin.readline)
             if line.strip() != "go":
                 raise BenchError(f"expected go, got {line!r}")
@@ -431,17 +474,36 @@ async def worker_clients(url: str, clients: int, seconds: float, mode: str) -> d
     return {"counts": [float(count) for count in counts], "elapsed": elapsed}
 
 
+def worker_message(reader: LineReader, deadline: float) -> Any:
+    """The next line of a client process, as JSON; its `{"error": ...}` line (see `main`) raises BenchError."""
+    try:
+        message = json.loads(reader.readline(deadline))
+    except BenchError as exc:
+        raise BenchError(f"a client process: {exc} (its stderr: bench-clients.log, kept with --keep)") from exc
+    if isinstance(message, dict) and "error" in message:
+        raise BenchError(f"a client process failed: {message['error']}")
+    return message
+
+
 def measure_concurrent(
-    processes: Processes, url: str, pid: int, clients: int, seconds: float, mode: str, client_processes: int
+    processes: Processes,
+    url: str,
+    pid: int,
+    clients: int,
+    seconds: float,
+    mode: str,
+    client_processes: int,
+    load_client: str = "lean",
 ) -> dict[str, float]:
     """`clients` sessions spread over `client_processes` processes, all calling for `seconds`: calls per second
-    (calls / mean time per session) and the server's CPU busy share over that time."""
+    (calls / mean time per session) and the server's CPU busy share over that time. `load_client`: "lean"
+    (bench/load_client.py) or "sdk" (the SDK's `Client`)."""
     share = [clients // client_processes + (index < clients % client_processes) for index in range(client_processes)]
     workers = [
         processes.start(
             "bench-clients",
             [PYTHON, str(Path(__file__).resolve()), "--worker", url, "--clients", str(count), "--seconds",
-             str(seconds), "--mode", mode],
+             str(seconds), "--mode", mode, "--load-client", load_client],
             dict(os.environ),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -453,7 +515,7 @@ def measure_concurrent(
         readers = [LineReader(worker.stdout) for worker in workers if worker.stdout is not None]
         deadline = time.monotonic() + 180
         for reader in readers:
-            if reader.readline(deadline).strip() != b"ready":
+            if worker_message(reader, deadline) != "ready":
                 raise BenchError("a client process did not get ready")
         cpu_start = cpu_seconds(pid)
         wall_start = time.perf_counter()
@@ -462,7 +524,7 @@ def measure_concurrent(
             worker.stdin.write(b"go\n")
             worker.stdin.flush()
         deadline = time.monotonic() + seconds + 300
-        results = [json.loads(reader.readline(deadline)) for reader in readers]
+        results = [worker_message(reader, deadline) for reader in readers]
         cpu_used = cpu_seconds(pid) - cpu_start
         wall = time.perf_counter() - wall_start
     finally:
@@ -601,8 +663,9 @@ def _median_times(samples: list[dict[str, float]]) -> dict[str, float]:
     return {name: statistics.median(sample.get(name, 0.0) for sample in samples) for name in names}
 
 
-def time_to_initialize(processes: Processes, name: str, cmd: list[str], env: dict[str, str]) -> float:
-    """Seconds from spawning `cmd` to the answer to `initialize` over its stdio."""
+def time_to_initialize(processes: Processes, name: str, cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Seconds from spawning `cmd` to the answer to `initialize` over its stdio, and to the answer to the
+    `tools/list` sent right after that answer."""
     start = time.perf_counter()
     proc = processes.start(name, cmd, env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
@@ -620,7 +683,18 @@ def time_to_initialize(processes: Processes, name: str, cmd: list[str], env: dic
         elapsed = time.perf_counter() - start
         if "result" not in message:
             raise BenchError(f"initialize failed: {message}")
-        return elapsed
+        proc.stdin.write(LIST_TOOLS)
+        proc.stdin.flush()
+        for _ in range(100):
+            message = json.loads(reader.readline(deadline))
+            if message.get("id") == 2:
+                break
+        else:
+            raise BenchError("no answer to tools/list")
+        to_tools = time.perf_counter() - start
+        if len(message.get("result", {}).get("tools", [])) != 5:
+            raise BenchError(f"tools/list did not list five tools: {message}")
+        return elapsed, to_tools
     finally:
         if proc.stdin is not None:
             proc.stdin.close()  # end of input: the server exits
@@ -644,16 +718,20 @@ def section_coldstart(run: Run, servers: Servers, profile: Profile) -> None:
         "ours_min": (servers.stdio_command("ours"), {**servers.env, "GPT_IMAGE_MCP_PLUGINS": "openai"}),
     }
     times: dict[str, list[float]] = {name: [] for name in variants}
+    tools_times: dict[str, list[float]] = {name: [] for name in variants}
     for index in range(profile.cold_runs + 1):  # the first of each is a warm-up (page cache, .pyc)
         order = list(variants) if index % 2 else list(reversed(variants))  # no kind always first
         for name in order:
             command, env = variants[name]
-            seconds = time_to_initialize(servers.processes, f"{name}-cold", command, env)
+            seconds, to_tools = time_to_initialize(servers.processes, f"{name}-cold", command, env)
             if index:
                 times[name].append(seconds)
+                tools_times[name].append(to_tools)
     run.values["ours.cold_ms"] = statistics.median(times["ours"]) * 1000
     run.values["bare.cold_ms"] = run.values["bare.cold_min_ms"] = statistics.median(times["bare"]) * 1000
     run.values["ours.cold_min_ms"] = statistics.median(times["ours_min"]) * 1000
+    run.values["ours.cold_tools_ms"] = statistics.median(tools_times["ours"]) * 1000
+    run.values["bare.cold_tools_ms"] = statistics.median(tools_times["bare"]) * 1000
     cwd = servers.processes.workdir
     helps = [time_command([servers.script, "--help"], servers.env, cwd) for _ in range(profile.help_runs + 1)][1:]
     starts = [time_command([PYTHON, "-c", "pass"], servers.env, cwd) for _ in range(profile.help_runs + 1)][1:]
@@ -701,7 +779,14 @@ def section_throughput(run: Run, servers: Servers, profile: Profile, upstream: U
             with servers.http(kind, delay_ms=latency_ms) as (url, pid):
                 anyio.run(one_call, url, servers.mode)  # warm-up: imports, upstream client
                 numbers = measure_concurrent(
-                    servers.processes, url, pid, profile.clients, seconds, servers.mode, profile.client_processes
+                    servers.processes,
+                    url,
+                    pid,
+                    profile.clients,
+                    seconds,
+                    servers.mode,
+                    profile.client_processes,
+                    servers.load_client,
                 )
             run.values[f"{kind}.{prefix}_rate"] = numbers["rate"]
             run.values[f"{kind}.{prefix}_cpu_pct"] = numbers["cpu_busy_pct"]
@@ -806,6 +891,8 @@ METRICS = (
            _max_ratio(1.15)),
     Metric("  the same with only the openai plugin (`GPT_IMAGE_MCP_PLUGINS=openai`)", "cold_min_ms", "ms", True,
            "<= 1.15x bare", _max_ratio(1.15)),
+    Metric("Cold start: spawn to `tools/list` answer (stdio; our tools are built on the first tool request)",
+           "cold_tools_ms", "ms"),
     Metric("`gpt-image-mcp --help` (bare column: `python -c pass`)", "help_ms", "ms"),
     Metric("Start-up imports and set-up as `serve` does, sum of `-X importtime` self times", "import_ms", "ms"),
     Metric("Idle RSS after `initialize`, stdio", "stdio_idle_rss_mib", "MiB", True, "< 100 MiB", _below(100)),
@@ -938,6 +1025,13 @@ def render(runs: list[Run], header: dict[str, str], sections: tuple[str, ...]) -
     return "\n".join(lines) + "\n"
 
 
+def first_error(exc: BaseException) -> BaseException:
+    """The first exception inside (nested) exception groups, as anyio's task groups raise them."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
 def machine_description() -> str:
     model = ""
     with contextlib.suppress(OSError):
@@ -962,12 +1056,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the raw numbers of every run here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, image store)")
     parser.add_argument("--client-processes", type=int, help="processes the concurrent clients are spread over")
+    parser.add_argument(
+        "--load-client",
+        default="lean",
+        choices=["lean", "sdk"],
+        help="who makes the load of the concurrency runs: bench/load_client.py (lean) or the SDK's Client (sdk)",
+    )
     parser.add_argument("--worker", metavar="URL", help=argparse.SUPPRESS)  # a client process of the load runs
     parser.add_argument("--clients", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, default=1.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        result = anyio.run(worker_clients, args.worker, args.clients, min(args.seconds, 600.0), args.mode)
+        try:
+            result = anyio.run(
+                worker_clients, args.worker, args.clients, min(args.seconds, 600.0), args.mode, args.load_client
+            )
+        except Exception as exc:  # reported to the parent, which stops the run with this message
+            traceback.print_exc()
+            error = first_error(exc)
+            print(json.dumps({"error": f"{type(error).__name__}: {error}"}), flush=True)
+            return 1
         print(json.dumps(result), flush=True)
         return 0
     if not sys.platform.startswith("linux"):
@@ -987,7 +1095,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[Run] = []
     try:
         upstream = start_upstream(processes, dict(os.environ))
-        servers = Servers(processes, server_env(workdir, upstream.url), console_script(), args.mode)
+        servers = Servers(processes, server_env(workdir, upstream.url), console_script(), args.mode, args.load_client)
         for index in range(repeat):
             print(f"bench: run {index + 1} of {repeat}", file=sys.stderr, flush=True)
             runs.append(run_once(servers, profile, upstream, sections))
@@ -1011,6 +1119,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{profile.throughput_seconds:g} s (500 ms) and {profile.saturated_seconds:g} s (0 ms); "
         f"1 + {profile.image_calls} calls per large image",
     }
+    if "throughput" in sections:
+        header["load client of the concurrency runs"] = (
+            "lean client (bench/load_client.py: JSON-RPC over HTTP with httpx2, protocol 2025-11-25, no schema "
+            "validation of results)"
+            if args.load_client == "lean"
+            else f"the SDK's `Client` (mode {args.mode})"
+        )
     report = render(runs, header, sections)
     print(report)
     if args.output:
