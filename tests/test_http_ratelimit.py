@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import anyio
 import httpx2
 import pytest
 from gpt_image_mcp.errors import ConfigurationError
@@ -209,3 +210,30 @@ async def test_sdk_client_sees_the_limit_in_both_protocol_eras(mode: str) -> Non
             assert "Rate limit exceeded" in info.value.message
             assert info.value.data is not None and 1 <= info.value.data["retry_after"] <= 30
             await client.list_tools()  # the session still works for everything but tool calls
+
+
+@pytest.mark.anyio
+async def test_the_in_process_storage_sweeps_at_most_once_a_second_and_still_frees_expired_entries(
+    monkeypatch,
+) -> None:
+    import asyncio
+
+    hops = 0
+    real = asyncio.to_thread
+
+    async def counting(*args, **kwargs):
+        nonlocal hops
+        hops += 1
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counting)
+    limiter = ToolCallRateLimiter(1000, 1, "memory://")
+    for _ in range(50):
+        assert (await limiter.acquire("a")).allowed
+        await anyio.sleep(0.001)  # lets a scheduled sweep run
+    assert hops <= 1  # limits' own storage sweeps (in a worker thread) after every hit
+    await anyio.sleep(1.1)  # "a"'s entries expire
+    limiter.storage.last_sweep = float("-inf")  # as if a second had passed since the last sweep
+    assert (await limiter.acquire("b")).allowed
+    await anyio.sleep(0.2)
+    assert len(limiter.storage.events) == 1  # only "b" is left

@@ -179,3 +179,17 @@ async def test_provider_list_and_validate(offline_server, mode: str) -> None:
     assert models["gpt-image-2"]["size_rules"].startswith("edges multiples of 16")
     assert valid.structured_content["ok"] is True and valid.structured_content["provider"] == "offline"
     assert unknown.is_error and "provider 'nope' is not enabled" in unknown.content[0].text
+
+
+async def test_the_first_image_call_moves_what_it_loaded_out_of_the_collectors_way(offline_server, monkeypatch) -> None:
+    import gc
+
+    from gpt_image_mcp import server as server_module
+
+    freezes: list[int] = []
+    monkeypatch.setattr(server_module, "_first_call_done", False)
+    monkeypatch.setattr(server_module.gc, "freeze", lambda: freezes.append(gc.get_count()[0]))
+    async with Client(offline_server) as client:
+        for _ in range(2):
+            assert not (await client.call_tool("image_generate", {"prompt": "a fox", "size": "1024x1024"})).is_error
+            assert len(freezes) == 1  # after the first call, once only

@@ -121,7 +121,7 @@ class ToolCallRateLimiter:
         if not uri.startswith("async+"):
             uri = f"async+{uri}"
         try:
-            storage = storage_from_string(uri)
+            storage = _throttled_memory_storage() if uri == "async+memory://" else storage_from_string(uri)
         except LimitsConfigurationError as exc:
             raise ConfigurationError(f"RATE_LIMIT_STORAGE_URI: {exc}") from exc
         self.storage = storage
@@ -140,6 +140,34 @@ class ToolCallRateLimiter:
         wait = stats.reset_time - time.time()
         retry_after = max(1, min(self.window_seconds, math.ceil(wait))) if cost <= self.limit else self.window_seconds
         return Decision(False, retry_after, max(0, stats.remaining))
+
+
+#: How often the in-process storage drops expired entries.
+SWEEP_INTERVAL_SECONDS = 1.0
+
+
+def _throttled_memory_storage() -> Any:
+    """limits' in-process async storage, sweeping expired entries at most once per `SWEEP_INTERVAL_SECONDS`.
+
+    Its own sweep is scheduled after every hit, as a task that bisects each key's entries in a worker thread: a
+    thread hop per tool call, about a tenth of a small call's CPU. The sweep only frees memory (the moving
+    window compares timestamps itself), so running it once a second changes no decision.
+    """
+    from limits.aio.storage import MemoryStorage
+
+    class ThrottledMemoryStorage(MemoryStorage):
+        last_sweep = -math.inf
+
+        # The name limits' own methods call (a name-mangled private method of MemoryStorage).
+        async def _MemoryStorage__schedule_expiry(self) -> None:
+            now = time.monotonic()
+            if now - self.last_sweep >= SWEEP_INTERVAL_SECONDS:
+                self.last_sweep = now
+                await super()._MemoryStorage__schedule_expiry()  # type: ignore[misc]
+
+    if not callable(getattr(MemoryStorage, "_MemoryStorage__schedule_expiry", None)):
+        return MemoryStorage()  # another limits version: its own behaviour, unthrottled
+    return ThrottledMemoryStorage()
 
 
 def rate_limited_body(calls: ToolCalls, limit: int, window_seconds: int, retry_after: int) -> bytes:

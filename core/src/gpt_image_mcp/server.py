@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
@@ -224,6 +225,18 @@ class McpProgress(Progress):
         return outcome
 
 
+_first_call_done = False
+
+
+def freeze_after_first_call() -> None:
+    """After the first image call, what it loaded (the provider SDK, Pillow, the tools) joins start-up's
+    objects outside the collector: a full collection then walks only what calls create."""
+    global _first_call_done
+    if not _first_call_done:
+        _first_call_done = True
+        gc.freeze()
+
+
 async def _image_call(run: Callable[[], Awaitable[CallOutcome]], shape: ResultShape, tool: str) -> CallToolResult:
     from gpt_image_mcp.metrics import track_tool_call
     from gpt_image_mcp.secrets_mask import mask_secrets
@@ -238,6 +251,7 @@ async def _image_call(run: Callable[[], Awaitable[CallOutcome]], shape: ResultSh
             return error_result(exc)
         result = await success_result(outcome, shape)
         call.succeeded(outcome.result)
+        freeze_after_first_call()
         return result
 
 
