@@ -421,20 +421,34 @@ async def load_session(
         await session.close()
 
 
+@dataclass(frozen=True)
+class Stagger:
+    """When each session of a load run starts: session `first + i` of `total` waits `spread * (first + i) / total`
+    seconds after "go", so the sessions' calls arrive spread over one upstream latency, not as one burst."""
+
+    spread: float = 0.0
+    first: int = 0
+    total: int = 1
+
+    def offset(self, index: int) -> float:
+        return self.spread * (self.first + index) / max(1, self.total)
+
+
 async def worker_clients(
-    url: str, clients: int, seconds: float, mode: str, load_client: str = "lean"
+    url: str, clients: int, seconds: float, mode: str, load_client: str = "lean", stagger: Stagger | None = None
 ) -> dict[str, list[float]]:
     """One client process of the concurrency runs: connect `clients` sessions, say "ready" on stdout, wait for
-    "go" on stdin, then call image_generate back to back on each session for `seconds`. A failed call ends the
-    run (no failure is counted as a call)."""
+    "go" on stdin, then call image_generate back to back on each session for `seconds` from its own start (see
+    `Stagger`). A failed call ends the run (no failure is counted as a call)."""
+    stagger = stagger or Stagger()
     if load_client == "sdk":
-        return await _run_sessions(url, clients, seconds, mode, None)
+        return await _run_sessions(url, clients, seconds, mode, None, stagger)
     async with http_client(clients) as http:
-        return await _run_sessions(url, clients, seconds, mode, http)
+        return await _run_sessions(url, clients, seconds, mode, http, stagger)
 
 
 async def _run_sessions(
-    url: str, clients: int, seconds: float, mode: str, http: httpx2.AsyncClient | None
+    url: str, clients: int, seconds: float, mode: str, http: httpx2.AsyncClient | None, stagger: Stagger
 ) -> dict[str, list[float]]:
     counts = [0] * clients
     elapsed = [0.0] * clients
@@ -451,13 +465,15 @@ async def _run_sessions(
                 connected.set()
             with anyio.fail_after(180):
                 await go.wait()
-            deadline = started[0] + seconds
+            await anyio.sleep(stagger.offset(index))
+            start = time.perf_counter()
+            deadline = start + seconds
             for _ in range(MAX_CALLS_PER_CLIENT):
                 if time.perf_counter() >= deadline:
                     break
                 await call()
                 counts[index] += 1
-            elapsed[index] = time.perf_counter() - started[0]
+            elapsed[index] = time.perf_counter() - start
 
     with anyio.fail_after(seconds + 300):
         async with anyio.create_task_group() as group:
@@ -494,21 +510,24 @@ def measure_concurrent(
     mode: str,
     client_processes: int,
     load_client: str = "lean",
+    spread: float = 0.0,
 ) -> dict[str, float]:
-    """`clients` sessions spread over `client_processes` processes, all calling for `seconds`: calls per second
-    (calls / mean time per session) and the server's CPU busy share over that time. `load_client`: "lean"
-    (bench/load_client.py) or "sdk" (the SDK's `Client`)."""
+    """`clients` sessions spread over `client_processes` processes, each calling for `seconds` after a start
+    staggered over `spread` seconds (see `Stagger`): calls per second (calls / mean time per session) and the
+    server's CPU busy share over that time. `load_client`: "lean" (bench/load_client.py) or "sdk" (the SDK's
+    `Client`)."""
     share = [clients // client_processes + (index < clients % client_processes) for index in range(client_processes)]
+    firsts = [sum(share[:index]) for index in range(len(share))]
     workers = [
         processes.start(
             "bench-clients",
             [PYTHON, str(Path(__file__).resolve()), "--worker", url, "--clients", str(count), "--seconds",
-             str(seconds), "--mode", mode, "--load-client", load_client],
+             str(seconds), "--mode", mode, "--load-client", load_client, "--stagger", f"{spread},{first},{clients}"],
             dict(os.environ),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
-        for count in share
+        for count, first in zip(share, firsts, strict=True)
         if count
     ]  # fmt: skip
     try:
@@ -787,6 +806,7 @@ def section_throughput(run: Run, servers: Servers, profile: Profile, upstream: U
                     servers.mode,
                     profile.client_processes,
                     servers.load_client,
+                    spread=latency_ms / 1000,
                 )
             run.values[f"{kind}.{prefix}_rate"] = numbers["rate"]
             run.values[f"{kind}.{prefix}_cpu_pct"] = numbers["cpu_busy_pct"]
@@ -1065,11 +1085,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", metavar="URL", help=argparse.SUPPRESS)  # a client process of the load runs
     parser.add_argument("--clients", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, default=1.0, help=argparse.SUPPRESS)
+    parser.add_argument("--stagger", default="0,0,1", help=argparse.SUPPRESS)  # spread seconds, first index, total
     args = parser.parse_args(argv)
     if args.worker:
         try:
+            spread, first, total = args.stagger.split(",")
+            stagger = Stagger(float(spread), int(first), int(total))
             result = anyio.run(
-                worker_clients, args.worker, args.clients, min(args.seconds, 600.0), args.mode, args.load_client
+                worker_clients,
+                args.worker,
+                args.clients,
+                min(args.seconds, 600.0),
+                args.mode,
+                args.load_client,
+                stagger,
             )
         except Exception as exc:  # reported to the parent, which stops the run with this message
             traceback.print_exc()

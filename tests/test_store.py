@@ -109,3 +109,45 @@ def test_eviction_after_a_restart_takes_the_oldest_first(tmp_path: Path) -> None
     newest = smaller.put(image(9), provider="p", model="m")
     assert [r.id for r in smaller.recent()] == [newest.id, records[3].id]
     assert smaller.recent(1) == [newest] and smaller.recent(0) == []
+
+
+def test_images_written_without_sync_are_synced_in_the_background(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    synced: list[int] = []
+    real = os.fdatasync
+    monkeypatch.setattr(os, "fdatasync", lambda fd: (synced.append(fd), real(fd)))
+    store = ImageStore(tmp_path / "s")
+    records = [store.put(image(i), provider="p", model="m", sync=False) for i in range(3)]
+    (tmp_path / "s" / records[1].filename).unlink()  # gone before its sync: skipped, the others still synced
+    assert store.wait_synced(timeout=10)
+    assert len(synced) >= 2
+    assert all(store.read(r.id) is not None for r in (records[0], records[2]))
+    assert ImageStore(tmp_path / "s").read(records[2].id) is not None
+
+
+@pytest.mark.anyio
+async def test_small_images_are_stored_on_the_event_loop_and_large_ones_in_a_worker_thread(
+    make_service, monkeypatch
+) -> None:
+    import anyio
+    from gpt_image_mcp import service as service_module
+    from gpt_image_mcp.types import ImageResult
+
+    hops: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def counting(function, *args, **kwargs):
+        hops.append("hop")
+        return await real(function, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+    service = make_service(provider="offline")
+    small = image()
+    result = ImageResult(images=[small], provider="offline", model="gpt-image-2")
+    record = await service._store(small, result)
+    assert hops == [] and service.store.read(record.id) is not None
+    monkeypatch.setattr(service_module, "STORE_ON_LOOP_BYTES", len(small.data) - 1)
+    record = await service._store(small, result)
+    assert hops == ["hop"] and service.store.read(record.id) is not None
+    assert service.store.wait_synced(timeout=10)
