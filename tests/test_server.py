@@ -190,6 +190,10 @@ async def test_the_first_image_call_moves_what_it_loaded_out_of_the_collectors_w
     monkeypatch.setattr(server_module, "_first_call_done", False)
     monkeypatch.setattr(server_module.gc, "freeze", lambda: freezes.append(gc.get_count()[0]))
     async with Client(offline_server) as client:
+        monkeypatch.setattr(server_module, "_calls_in_flight", 1)  # another call under way: not now
+        assert not (await client.call_tool("image_generate", {"prompt": "a fox", "size": "1024x1024"})).is_error
+        assert freezes == []
+        monkeypatch.setattr(server_module, "_calls_in_flight", 0)
         for _ in range(2):
             assert not (await client.call_tool("image_generate", {"prompt": "a fox", "size": "1024x1024"})).is_error
-            assert len(freezes) == 1  # after the first call, once only
+            assert len(freezes) == 1  # after the first call alone, once only

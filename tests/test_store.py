@@ -112,18 +112,74 @@ def test_eviction_after_a_restart_takes_the_oldest_first(tmp_path: Path) -> None
 
 
 def test_images_written_without_sync_are_synced_in_the_background(tmp_path: Path, monkeypatch) -> None:
-    import os
+    from gpt_image_mcp import store as store_module
 
     synced: list[int] = []
-    real = os.fdatasync
-    monkeypatch.setattr(os, "fdatasync", lambda fd: (synced.append(fd), real(fd)))
+    real = store_module._sync
+    monkeypatch.setattr(store_module, "_sync", lambda fd: (synced.append(fd), real(fd)))
     store = ImageStore(tmp_path / "s")
     records = [store.put(image(i), provider="p", model="m", sync=False) for i in range(3)]
-    (tmp_path / "s" / records[1].filename).unlink()  # gone before its sync: skipped, the others still synced
+    (tmp_path / "s" / records[1].filename).unlink(missing_ok=True)  # gone before its sync: the others still synced
     assert store.wait_synced(timeout=10)
     assert len(synced) >= 2
     assert all(store.read(r.id) is not None for r in (records[0], records[2]))
     assert ImageStore(tmp_path / "s").read(records[2].id) is not None
+
+
+def test_the_sync_thread_outlives_an_unexpected_failure(tmp_path: Path, monkeypatch) -> None:
+    from gpt_image_mcp import store as store_module
+
+    calls: list[int] = []
+
+    def flaky(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 1:
+            raise RuntimeError("no sync on this platform")
+
+    monkeypatch.setattr(store_module, "_sync", flaky)
+    store = ImageStore(tmp_path / "s")
+    store.put(image(1), provider="p", model="m", sync=False)
+    assert store.wait_synced(timeout=10)
+    store.put(image(2), provider="p", model="m", sync=False)
+    assert store.wait_synced(timeout=10) and len(calls) == 2
+
+
+def test_an_image_cut_short_is_not_served_under_its_old_record(tmp_path: Path) -> None:
+    # A power loss before the background sync can leave the sidecar but an empty image.
+    store = ImageStore(tmp_path / "s")
+    emptied, cut = (store.put(image(i), provider="p", model="m") for i in range(2))
+    (tmp_path / "s" / emptied.filename).write_bytes(b"")
+    (tmp_path / "s" / cut.filename).write_bytes(image(1).data[:40])
+    again = ImageStore(tmp_path / "s")
+    assert again.read(emptied.id) is None and again.read(cut.id) is None
+    assert again.recent() == []
+
+
+def test_links_fifos_and_huge_files_are_not_taken_for_lost_images(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    from gpt_image_mcp import store as store_module
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    target = tmp_path / "elsewhere.png"
+    target.write_bytes(image().data)
+    (folder / "00000000000000aa.png").symlink_to(target)
+    os.mkfifo(folder / "00000000000000bb.png")  # reading it would block the start for ever
+    (folder / "00000000000000cc.png").write_bytes(image().data)
+    monkeypatch.setattr(store_module, "MAX_REBUILD_BYTES", len(image().data) - 1)
+    assert ImageStore(folder).recent() == []
+
+
+def test_concurrent_puts_keep_the_index_in_creation_order(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = ImageStore(tmp_path / "s", max_count=1000)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: store.put(image(i % 7), provider="p", model="m", sync=i % 2 == 0), range(80)))
+    created = [record.created for record in reversed(store.recent(1000))]
+    assert len(created) == 80 and created == sorted(created)
+    assert store.wait_synced(timeout=10)
 
 
 @pytest.mark.anyio

@@ -226,14 +226,19 @@ class McpProgress(Progress):
 
 
 _first_call_done = False
+_calls_in_flight = 0
 
 
 def freeze_after_first_call() -> None:
     """After the first image call, what it loaded (the provider SDK, Pillow, the tools) joins start-up's
-    objects outside the collector: a full collection then walks only what calls create."""
+    objects outside the collector: a full collection then walks only what calls create.
+
+    Only at a moment when no other call is under way: what a running call holds must stay collectable.
+    """
     global _first_call_done
-    if not _first_call_done:
+    if not _first_call_done and _calls_in_flight == 0:
         _first_call_done = True
+        gc.collect()  # garbage already made is freed, not frozen
         gc.freeze()
 
 
@@ -241,7 +246,9 @@ async def _image_call(run: Callable[[], Awaitable[CallOutcome]], shape: ResultSh
     from gpt_image_mcp.metrics import track_tool_call
     from gpt_image_mcp.secrets_mask import mask_secrets
 
+    global _calls_in_flight
     with track_tool_call(tool) as call:
+        _calls_in_flight += 1
         try:
             outcome = await run()
         except ImageMCPError as exc:
@@ -249,6 +256,8 @@ async def _image_call(run: Callable[[], Awaitable[CallOutcome]], shape: ResultSh
             logger.info("Image call failed: %s: %s", exc.code, exc.message)
             call.failed(exc)
             return error_result(exc)
+        finally:
+            _calls_in_flight -= 1
         result = await success_result(outcome, shape)
         call.succeeded(outcome.result)
         freeze_after_first_call()

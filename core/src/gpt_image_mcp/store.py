@@ -14,6 +14,7 @@ import os
 import queue
 import re
 import secrets
+import stat
 import tempfile
 import threading
 import time
@@ -28,6 +29,12 @@ IMAGE_URI_PREFIX = "image://"
 _ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 _MIME_BY_EXTENSION = {extension: mime for mime, extension in _EXTENSIONS.items()}
+#: Files above this size are not taken for lost images of the store when their sidecar is missing.
+MAX_REBUILD_BYTES = 256 * 1024 * 1024
+# fdatasync skips metadata the image does not need; macOS and Windows only have fsync (which on Windows needs a
+# file opened for writing).
+_sync = getattr(os, "fdatasync", os.fsync)
+_SYNC_OPEN_FLAGS = os.O_RDWR if os.name == "nt" else os.O_RDONLY
 UNKNOWN = "unknown"
 
 
@@ -97,12 +104,18 @@ class ImageStore:
         from gpt_image_mcp.imaging import inspect_image
 
         try:
+            status = path.lstat()
+            # Never a link, a FIFO (it would block the start) or a file larger than any image.
+            if not stat.S_ISREG(status.st_mode) or not 0 < status.st_size <= MAX_REBUILD_BYTES:
+                logger.warning("Ignoring store entry %s: not an image file of this store", path.name)
+                return None
             data = path.read_bytes()
             info = inspect_image(data, error=ValueError)
         except (OSError, ValueError) as exc:
             logger.warning("Ignoring unreadable store entry %s: %s", path.name, exc)
             return None
         if _MIME_BY_EXTENSION[path.suffix[1:]] != info.mime_type:
+            logger.warning("Ignoring store entry %s: its content is %s", path.name, info.mime_type)
             return None
         record = StoredImage(
             id=path.name.split(".")[0],
@@ -129,11 +142,14 @@ class ImageStore:
         except (OSError, ValueError, TypeError) as exc:
             logger.warning("Ignoring unreadable store entry %s: %s", sidecar.name, exc)
             return None
-        if (
-            _ID_PATTERN.match(record.id)
-            and sidecar.name == f"{record.id}.json"
-            and (self.folder / record.filename).is_file()
-        ):
+        if not (_ID_PATTERN.match(record.id) and sidecar.name == f"{record.id}.json"):
+            return None
+        try:
+            status = (self.folder / record.filename).lstat()
+        except OSError:
+            return None
+        # An image cut short (e.g. by a power loss before its background sync) does not match its sidecar.
+        if stat.S_ISREG(status.st_mode) and status.st_size == record.bytes:
             return record
         return None
 
@@ -164,7 +180,11 @@ class ImageStore:
         if not sync:
             self._syncer.submit(path)
         with self._lock:
+            newest = next(reversed(self._index.values()), None)
             self._index[record.id] = record
+            if newest is not None and newest.created > record.created:
+                # Another thread's put took its timestamp later but got here first: keep creation order.
+                self._index = dict(sorted(self._index.items(), key=lambda item: item[1].created))
             self._total_bytes += record.bytes
             self._evict(keep=record.id)
         return record
@@ -245,16 +265,19 @@ class _BackgroundSync:
         while True:
             path = self._pending.get()
             try:
-                fd = os.open(path, os.O_RDONLY)
+                fd = os.open(path, _SYNC_OPEN_FLAGS)
                 try:
-                    os.fdatasync(fd)
+                    _sync(fd)
                 finally:
                     os.close(fd)
             except OSError as exc:  # evicted or removed meanwhile: nothing left to sync
                 logger.debug("Could not sync %s: %s", path.name, exc)
-            with self._idle:
-                self._unsynced -= 1
-                self._idle.notify_all()
+            except Exception:  # the thread must live on, or every later image would wait forever
+                logger.exception("Could not sync %s", path.name)
+            finally:
+                with self._idle:
+                    self._unsynced -= 1
+                    self._idle.notify_all()
 
 
 def _usable_folder(folder: Path) -> Path:
@@ -285,7 +308,7 @@ def _write(path: Path, data: bytes, *, sync: bool) -> None:
             handle.write(data)
             if sync:
                 handle.flush()
-                os.fdatasync(handle.fileno())
+                _sync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
