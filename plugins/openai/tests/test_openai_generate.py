@@ -179,3 +179,14 @@ async def test_json_that_is_not_json_is_a_bad_upstream_response(openai_env, prov
 
     with pytest.raises(BadUpstreamResponseError, match="not valid JSON"):
         await provider.generate(GenerateRequest(model="gpt-image-2", prompt="p"), progress)
+
+
+async def test_a_web_page_instead_of_json_names_the_base_url(openai_env, provider, progress) -> None:
+    openai_env.expect_request("/v1/images/generations").respond_with_data(
+        "<html>sign in to the proxy</html>", content_type="text/html; charset=utf-8"
+    )
+
+    with pytest.raises(BadUpstreamResponseError, match="answered with text/html instead of JSON") as info:
+        await provider.generate(GenerateRequest(model="gpt-image-2", prompt="p"), progress)
+    assert "OPENAI_BASE_URL" in info.value.message and openai_env.url_for("/v1") in info.value.message
+    assert not info.value.retryable

@@ -224,9 +224,12 @@ async def test_a_body_cut_off_every_time_is_a_retryable_unavailable_error(
 ) -> None:
     monkeypatch.setenv("MAX_RETRIES", "1")
     encoded = json.dumps(response_body(noise_png)).encode()
-    openai_env.expect_request(PATH).respond_with_response(
-        Response(encoded[:100_000], content_type="application/json", headers={"x-request-id": "req_cut"})
-    )
+
+    def cut(_: Request) -> Response:  # no length announced: the connection's end is the body's end
+        body = pieces(encoded[:100_000], 8192)
+        return Response(body, content_type="application/json", headers={"x-request-id": "req_cut"})
+
+    openai_env.expect_request(PATH).respond_with_handler(cut)
 
     with pytest.raises(UpstreamUnavailableError) as info:
         await provider.generate(request(), progress)
@@ -235,6 +238,42 @@ async def test_a_body_cut_off_every_time_is_a_retryable_unavailable_error(
     assert info.value.retryable
     assert info.value.request_id == "req_cut"
     assert "answer ended after 100,000 bytes, before its JSON document was complete" in info.value.message
+
+
+async def test_a_whole_answer_whose_json_ends_early_is_not_retried(
+    openai_env, provider, progress, response_body, noise_png
+) -> None:
+    # Its length was announced and arrived: nothing was cut on the way, so asking again would pay again for nothing.
+    encoded = json.dumps(response_body(noise_png)).encode()
+    openai_env.expect_request(PATH).respond_with_data(encoded[:100_000], content_type="application/json")
+
+    with pytest.raises(BadUpstreamResponseError, match="not valid JSON") as info:
+        await provider.generate(request(), progress)
+
+    assert not info.value.retryable and len(openai_env.log) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "match"),
+    [
+        (b'<html><a href="x>proxy sign-in</html>', "text/html", "answered with text/html instead of JSON"),
+        (b'{"data": [{"b64_json": "\xff\xfe"}]}', "application/json", "not valid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "application/json", "not valid JSON"),
+        (b'{"_fields_set": 1, "data": []}', "application/json", "not an images response|without any image data"),
+    ],
+    ids=["html-page", "not-utf8", "deeply-nested", "sdk-private-key"],
+)
+async def test_odd_answers_are_clear_bad_upstream_errors(
+    openai_env, provider, progress, body, content_type, match
+) -> None:
+    openai_env.expect_request(PATH).respond_with_data(
+        body.replace(b"\\xff\\xfe", b"\xff\xfe"), content_type=content_type
+    )
+
+    with pytest.raises(BadUpstreamResponseError, match=match) as info:
+        await provider.generate(request(), progress)
+
+    assert not info.value.retryable and len(openai_env.log) == 1
 
 
 async def test_a_connection_closed_before_content_length_is_a_connection_error(

@@ -319,10 +319,22 @@ class OpenAICompatibleProvider(ImageProvider):
         async with opened as raw:
             request_id = raw.headers.get("x-request-id")
             context = dataclasses.replace(context, request_id=request_id)
+            content_type = raw.headers.get("content-type", "")
             try:
+                if content_type and "json" not in content_type.lower():
+                    raise self._bad(
+                        f"{self.name} answered with {content_type.split(';')[0]} instead of JSON: is "
+                        f"{context.base_url_variable} ({context.base_url}) the API's address, not a web page or a "
+                        "proxy's?",
+                        context,
+                    )
                 async with aclosing(raw.iter_bytes()) as chunks:
                     document = await read_json(chunks)
             except TruncatedBodyError as exc:
+                if _framed(raw.headers):
+                    # The answer arrived whole (a connection dropped mid-body raises in httpx): its JSON is broken.
+                    message = f"{self.name} sent a response that is not valid JSON (it ends early)"
+                    raise self._bad(message, context) from None
                 raise UpstreamUnavailableError(
                     f"{self.name}'s answer ended after {exc.received:,} bytes, before its JSON document was "
                     "complete; the connection may have dropped",
@@ -332,6 +344,8 @@ class OpenAICompatibleProvider(ImageProvider):
                 ) from None
             except json.JSONDecodeError as exc:
                 raise self.translate(exc, context) from None
+            except (UnicodeDecodeError, RecursionError):
+                raise self._bad(f"{self.name} sent a response that is not valid JSON", context) from None
             except (httpx2.RequestError, anyio.EndOfStream, ssl.SSLError) as exc:
                 kind = openai.APITimeoutError if isinstance(exc, httpx2.TimeoutException) else openai.APIConnectionError
                 error = kind(request=raw.http_request)
@@ -342,7 +356,10 @@ class OpenAICompatibleProvider(ImageProvider):
                     await raw.close()
         if not isinstance(document, dict):
             return document  # what the SDK returns for it too; `parse_response` finds no image data in it
-        response = ImagesResponse.construct(**document)
+        try:
+            response = ImagesResponse.construct(**document)
+        except Exception:  # keys the SDK's model cannot take (e.g. its own private names)
+            raise self._bad(f"{self.name} sent a JSON document that is not an images response", context) from None
         response._request_id = request_id
         return response
 
@@ -516,6 +533,11 @@ class OpenAICompatibleProvider(ImageProvider):
             CheckResult(name="credentials", ok=True, detail="accepted"),
             CheckResult(name="model", ok=True, detail=f"model {model} is available"),
         ]
+
+
+def _framed(headers: Mapping[str, str]) -> bool:
+    """Whether the body's end was announced (length or chunks), so that a body ending early is not a cut."""
+    return "content-length" in headers or "chunked" in headers.get("transfer-encoding", "").lower()
 
 
 def _image_data_size(response: Any) -> int:
