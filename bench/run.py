@@ -341,6 +341,9 @@ class Servers:
 
 def server_env(workdir: Path, upstream_url: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.upper().startswith(SETTING_PREFIXES)}
+    # An installed package has its bytecode compiled; in a checkout the warm-up spawn writes it, unless this is set
+    # (then every source file changed since its .pyc was written is compiled again at every start).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(
         PROVIDER="openai",
         OPENAI_API_KEY="sk-bench",

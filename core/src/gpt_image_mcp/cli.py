@@ -73,11 +73,13 @@ def _serve(settings: Settings) -> None:
 
     from gpt_image_mcp.errors import ConfigurationError
     from gpt_image_mcp.logs import configure_logging
+    from gpt_image_mcp.memory import keep_large_blocks_on_mmap
     from gpt_image_mcp.secrets_mask import register_settings_secrets
     from gpt_image_mcp.server import build_server
 
     register_settings_secrets(settings)
     configure_logging(settings.log_level, settings.log_format)
+    keep_large_blocks_on_mmap()
     service = _service(settings)
     server = build_server(service)
     # What start-up built (modules, schemas, plugins) lives as long as the process: out of the collector's way,
