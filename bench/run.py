@@ -941,10 +941,11 @@ METRICS = (
     Metric("  server CPU per call while saturated", "sat_cpu_ms", "ms"),
     Metric("3 MB PNG: image bytes", "img3mb_bytes", "B", False),
     Metric("3 MB PNG: round trip (0 ms upstream, later images)", "img3mb_rtt_ms", "ms", False),
-    Metric("3 MB PNG: result on the wire", "img3mb_wire", "B", False, "< 1 MiB", _below(MIB)),
+    # The targets are for the 3840x2160 result; the 3 MB image is reported without one.
+    Metric("3 MB PNG: result on the wire", "img3mb_wire", "B", False),
     Metric("3 MB PNG: peak RSS growth over all large calls (from RSS before the first)", "img3mb_growth_all_mib",
            "MiB", False),
-    Metric("3 MB PNG: the same / image bytes", "img3mb_growth_all_x", "x", False, "< 3x", _below(3)),
+    Metric("3 MB PNG: the same / image bytes", "img3mb_growth_all_x", "x", False),
     Metric("  of which the first call alone", "img3mb_growth_first_mib", "MiB", False),
     Metric("  later calls, from the RSS left after the first", "img3mb_growth_later_mib", "MiB", False),
     Metric("3840x2160 PNG: image bytes", "img4k_bytes", "B", False),
