@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gpt_image_mcp.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from gpt_image_mcp_azure.identity import EntraTokenProvider, Token
@@ -30,16 +31,4 @@ __all__ = [
     "Token",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """Import a public name's module on first access (PEP 562), then keep the name here."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
