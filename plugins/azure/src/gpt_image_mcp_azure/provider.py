@@ -22,7 +22,6 @@ from gpt_image_mcp.types import CheckResult, ImageOptions, Operation
 from gpt_image_mcp_openai.compat import ClientConfig, OpenAICompatibleProvider
 from gpt_image_mcp_openai.errors import ErrorContext
 from gpt_image_mcp_openai.retrying import RetryPolicy, Sleep
-from pydantic import ValidationError
 
 from gpt_image_mcp_azure.errors import AzureTarget, map_azure_error
 
@@ -78,14 +77,11 @@ class AzureOpenAIProvider(OpenAICompatibleProvider):
     def settings(self) -> AzureSettings | None:
         """The settings, read from the environment on first use; None when they are invalid."""
         if self._problems is None:
-            from gpt_image_mcp_openai.settings import describe_validation_error
+            from gpt_image_mcp_openai.settings import read_settings
 
             from gpt_image_mcp_azure.settings import AzureSettings
 
-            try:
-                self._settings, self._problems = AzureSettings(), []
-            except ValidationError as exc:
-                self._settings, self._problems = None, describe_validation_error(exc, AzureSettings)
+            self._settings, self._problems = read_settings(AzureSettings)
         return self._settings
 
     def has_credentials(self) -> bool:

@@ -27,7 +27,6 @@ from gpt_image_mcp.types import (
 from gpt_image_mcp_openai.compat import ClientConfig, OpenAICompatibleProvider
 from gpt_image_mcp_openai.errors import ErrorContext, mask_secrets
 from gpt_image_mcp_openai.retrying import RetryPolicy, Sleep
-from pydantic import ValidationError
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -84,14 +83,11 @@ class CustomProvider(OpenAICompatibleProvider):
     def settings(self) -> CustomSettings | None:
         """The settings, read from the environment on first use; None when they are invalid."""
         if self._problems is None:
-            from gpt_image_mcp_openai.settings import describe_validation_error
+            from gpt_image_mcp_openai.settings import read_settings
 
             from gpt_image_mcp_custom.settings import CustomSettings
 
-            try:
-                self._settings, self._problems = CustomSettings(), []
-            except ValidationError as exc:
-                self._settings, self._problems = None, describe_validation_error(exc, CustomSettings)
+            self._settings, self._problems = read_settings(CustomSettings)
         return self._settings
 
     @property  # type: ignore[override]

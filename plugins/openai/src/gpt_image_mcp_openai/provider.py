@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, ClassVar
 
 from gpt_image_mcp.errors import ConfigurationError
 from gpt_image_mcp.types import Operation
-from pydantic import ValidationError
 
 from gpt_image_mcp_openai.compat import ClientConfig, OpenAICompatibleProvider
 from gpt_image_mcp_openai.retrying import RetryPolicy, Sleep
@@ -35,12 +34,9 @@ class OpenAIProvider(OpenAICompatibleProvider):
     def settings(self) -> OpenAISettings | None:
         """The settings, read from the environment on first use; None when they are invalid."""
         if self._problems is None:
-            from gpt_image_mcp_openai.settings import OpenAISettings, describe_validation_error
+            from gpt_image_mcp_openai.settings import OpenAISettings, read_settings
 
-            try:
-                self._settings, self._problems = OpenAISettings(), []
-            except ValidationError as exc:
-                self._settings, self._problems = None, describe_validation_error(exc, OpenAISettings)
+            self._settings, self._problems = read_settings(OpenAISettings)
         return self._settings
 
     def has_credentials(self) -> bool:

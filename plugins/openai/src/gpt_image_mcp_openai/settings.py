@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -114,6 +114,17 @@ class OpenAISettings(ApiKeySettings):
     @property
     def effective_base_url(self) -> str:
         return (self.base_url or DEFAULT_BASE_URL).rstrip("/")
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def read_settings(settings_type: type[S]) -> tuple[S | None, list[str]]:
+    """`settings_type` read from the environment, or None and one line per invalid setting."""
+    try:
+        return settings_type(), []
+    except ValidationError as exc:
+        return None, describe_validation_error(exc, settings_type)
 
 
 def describe_validation_error(exc: ValidationError, settings_type: type[BaseSettings]) -> list[str]:

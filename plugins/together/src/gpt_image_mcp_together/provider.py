@@ -24,7 +24,6 @@ from gpt_image_mcp.types import (
 from gpt_image_mcp_openai.compat import ClientConfig, OpenAICompatibleProvider
 from gpt_image_mcp_openai.errors import ErrorContext, map_openai_error
 from gpt_image_mcp_openai.retrying import RetryPolicy, Sleep
-from pydantic import ValidationError
 
 if TYPE_CHECKING:
     from gpt_image_mcp_together.settings import TogetherSettings
@@ -102,14 +101,11 @@ class TogetherProvider(OpenAICompatibleProvider):
     def settings(self) -> TogetherSettings | None:
         """The settings, read from the environment on first use; None when they are invalid."""
         if self._problems is None:
-            from gpt_image_mcp_openai.settings import describe_validation_error
+            from gpt_image_mcp_openai.settings import read_settings
 
             from gpt_image_mcp_together.settings import TogetherSettings
 
-            try:
-                self._settings, self._problems = TogetherSettings(), []
-            except ValidationError as exc:
-                self._settings, self._problems = None, describe_validation_error(exc, TogetherSettings)
+            self._settings, self._problems = read_settings(TogetherSettings)
         return self._settings
 
     def has_credentials(self) -> bool:
