@@ -59,6 +59,20 @@ def test_installed_example_plugin_is_discovered_through_its_metadata() -> None:
     assert registry.owner("provider", "solid") == "solid"
 
 
+def test_example_plugin_is_installed_from_its_wheel_like_a_published_plugin() -> None:
+    """CI installs the example as pip installs a package from an index: a built wheel, not an editable link."""
+    import json
+    from importlib.metadata import distribution
+
+    import gpt_image_mcp_solid
+
+    dist = distribution("gpt-image-mcp-solid")
+    direct_url = json.loads(dist.read_text("direct_url.json") or "{}")
+    assert not direct_url.get("dir_info", {}).get("editable", False)
+    module = Path(gpt_image_mcp_solid.__file__).resolve()
+    assert "site-packages" in module.parts and "examples" not in module.parts
+
+
 def test_a_new_distribution_on_the_path_is_discovered(site: Path) -> None:
     install_fake_distribution(site, "fakeplug-good", "fakeplug_good", GOOD, "echo")
     registry = load_registry()
