@@ -143,6 +143,7 @@ def test_bench_smoke_run_produces_the_table(tmp_path: Path) -> None:
     assert "| metric | gpt-image-mcp | bare baseline | ratio | target | result |" in report
     assert "| stdio `image_generate` p50 (0 ms upstream) |" in report
     assert "| stdio server CPU per call |" in report
+    assert "| Forwarding floor, stdio: CPU per call of `bare_server.py --forward`" in report
     assert "| Heavy SDKs imported at start-up" in report
     assert "Errors:" not in report
     assert report in done.stdout
