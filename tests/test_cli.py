@@ -92,6 +92,26 @@ def test_generate_bad_input_exits_2_with_a_message(tmp_path: Path, args: list[st
     assert not [path for path in tmp_path.rglob("*") if path.is_file()]
 
 
+def test_an_output_folder_that_cannot_be_made_fails_before_generating(tmp_path: Path) -> None:
+    (tmp_path / "file.txt").write_text("not a folder")
+    store = tmp_path / "store"
+    result = run("generate", "fox", "-o", "file.txt/out", env={"IMAGE_STORE_DIR": str(store)}, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cannot create output folder file.txt/out" in result.stderr
+    assert not store.exists() or not [path for path in store.iterdir() if path.suffix == ".png"]
+
+
+def test_an_image_that_cannot_be_saved_is_reported_with_where_it_is_kept(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    # /proc exists and is a folder, but nobody (root included) can create files in it.
+    result = run("generate", "fox", "-n", "2", "-o", "/proc", env={"IMAGE_STORE_DIR": str(store)}, cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    kept = sorted(store.glob("*.png"))
+    assert len(kept) == 2
+    assert result.stderr.count("cannot write /proc/image-") == 2
+    assert all(f"the image is kept in the image store as {path}" in result.stderr for path in kept)
+
+
 def test_invalid_configuration_exits_2_listing_every_problem() -> None:
     result = run("serve", env={"PORT": "x", "MCP_TRANSPORT": "pigeon"})
     assert result.returncode == 2

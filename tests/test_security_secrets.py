@@ -107,6 +107,8 @@ def test_credential_shapes_are_masked(text: str, expected: str) -> None:
         "Bearer auth is required",  # the word, not a token
         "the sha256 is 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
         "size 1024x1024, quality high, a secret garden at dusk",
+        "cannot create output folder /etc/passwd: File exists",
+        r"cannot read C:\\keys\\token: Permission denied",
     ],
 )
 def test_ordinary_text_is_not_masked(text: str) -> None:

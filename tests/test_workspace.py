@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from gpt_image_mcp import safe_files
 from gpt_image_mcp.default_plugins.workspace_sink import WorkspaceSink
 from gpt_image_mcp.errors import SinkError
 from gpt_image_mcp.safe_files import sanitize_component, sanitize_subfolder, write_new_file
@@ -170,3 +171,29 @@ def test_concurrent_saves_never_overwrite(tmp_path: Path) -> None:
         thread.join()
     assert len({p.name for p in results}) == 40
     assert sorted(p.read_bytes() for p in results) == sorted(str(i).encode() for i in range(40))
+
+
+def test_without_descriptor_calls_names_are_still_unique_and_symlinks_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The by-path fallback (platforms without dir_fd calls) keeps the same promises."""
+    monkeypatch.setattr(safe_files, "supports_descriptor_writes", lambda: False)
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    first = write_new_file(root, ["a", "b"], "same", "png", b"1")
+    second = write_new_file(root, ["a", "b"], "same", "png", b"2")
+    assert (first, second) == (root / "a" / "b" / "same.png", root / "a" / "b" / "same-1.png")
+    assert first.read_bytes() == b"1" and second.read_bytes() == b"2"
+    outside.mkdir()
+    (root / "link").symlink_to(outside)
+    with pytest.raises(SinkError, match="symlink"):
+        write_new_file(root, ["link"], "x", "png", b"data")
+    assert not list(outside.iterdir())
+
+
+def test_create_unique_file_reports_a_full_range_and_write_errors(tmp_path: Path) -> None:
+    (tmp_path / "x.png").write_bytes(b"taken")
+    (tmp_path / "x-1.png").write_bytes(b"taken")
+    assert safe_files.create_unique_file(tmp_path, "x", ".png", b"new", attempts=2) is None
+    with pytest.raises(OSError) as info:
+        safe_files.create_unique_file(tmp_path / "missing", "x", ".png", b"new")
+    assert info.value.filename == str(tmp_path / "missing" / "x.png")

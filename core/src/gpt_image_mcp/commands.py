@@ -77,6 +77,7 @@ def generate(
 
     settings = cli._settings(ctx.obj["env_file"], provider=provider)
     service = cli._service(settings)
+    _make_output_folder(output, n)  # before anything is paid for
 
     async def run() -> CallOutcome:
         try:
@@ -101,10 +102,13 @@ def generate(
         cli._fail(exc.message, 2)
     except ImageMCPError as exc:
         cli._fail(f"{exc.code}: {exc.message}", 1)
-    for path in _save_files(outcome, output):
+    paths, failures = _save_files(outcome, output, service.store.folder)
+    for path in paths:
         typer.echo(str(path))
     for note in outcome.notes:
         typer.echo(f"note: {note}", err=True)
+    if failures:
+        cli._fail("; ".join(failures), 1)
 
 
 async def _with_progress(call: Any) -> Any:
@@ -137,37 +141,45 @@ async def _with_progress(call: Any) -> Any:
     return outcome[0]
 
 
-def _save_files(outcome: CallOutcome, output: Path) -> list[Path]:
-    """Write each image without overwriting anything; `output` is a folder, or a file for one image."""
-    images = outcome.result.images
-    single_file = len(images) == 1 and output.suffix != "" and not output.is_dir()
-    folder = output.parent if single_file else output
+def _make_output_folder(output: Path, n: int) -> None:
+    """Create the folder `-o` names: `output` itself, or its parent when it names one image's file."""
+    folder = output.parent if _single_file(output, n) else output
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         cli._fail(f"cannot create output folder {folder}: {exc.strerror}")
-    paths = []
-    for index, image in enumerate(images, start=1):
-        if single_file:
-            stem, suffix = output.stem, output.suffix
-        else:
-            stem, suffix = f"image-{outcome.delivered[index - 1].image_id}", f".{image.extension}"
-        paths.append(_write_new(folder, stem, suffix, image.data))
-    return paths
 
 
-def _write_new(folder: Path, stem: str, suffix: str, data: bytes) -> Path:
-    for attempt in range(1000):
-        path = folder / (f"{stem}{suffix}" if attempt == 0 else f"{stem}-{attempt}{suffix}")
+def _single_file(output: Path, count: int) -> bool:
+    return count == 1 and output.suffix != "" and not output.is_dir()
+
+
+def _save_files(outcome: CallOutcome, output: Path, store_folder: Path) -> tuple[list[Path], list[str]]:
+    """Write each image without overwriting anything; `output` is a folder, or a file for one image.
+
+    Returns the paths written and, for each image that could not be written, why and where the image store keeps it.
+    """
+    from gpt_image_mcp.safe_files import create_unique_file
+
+    images = outcome.result.images
+    single_file = _single_file(output, len(images))
+    folder = output.parent if single_file else output
+    paths, failures = [], []
+    for image, delivered in zip(images, outcome.delivered, strict=True):
+        stem, suffix = (
+            (output.stem, output.suffix) if single_file else (f"image-{delivered.image_id}", f".{image.extension}")
+        )
+        kept = f"the image is kept in the image store as {store_folder / delivered.stored.filename}"
         try:
-            with path.open("xb") as handle:
-                handle.write(data)
-        except FileExistsError:
-            continue
+            path = create_unique_file(folder, stem, suffix, image.data, attempts=1000)
         except OSError as exc:
-            cli._fail(f"cannot write {path}: {exc.strerror}", 1)
-        return path.resolve()
-    cli._fail(f"could not find a free file name for {stem}{suffix} in {folder}", 1)
+            failures.append(f"cannot write {exc.filename}: {exc.strerror}; {kept}")
+            continue
+        if path is None:
+            failures.append(f"no free file name for {stem}{suffix} in {folder}; {kept}")
+            continue
+        paths.append(path.resolve())
+    return paths, failures
 
 
 @app.command()

@@ -132,14 +132,26 @@ def _write_by_path(base: Path, subfolder: list[str], stem: str, extension: str, 
         raise SinkError(f"cannot create folder {folder}: {exc.strerror}") from exc
     if not Path(os.path.realpath(folder)).is_relative_to(base):
         raise SinkError(f"refusing to write outside {base}")
-    for attempt in range(10_000):
-        path = folder / (f"{stem}.{extension}" if attempt == 0 else f"{stem}-{attempt}.{extension}")
+    try:
+        path = create_unique_file(folder, stem, f".{extension}", data)
+    except OSError as exc:
+        raise SinkError(f"cannot write {exc.filename}: {exc.strerror}") from exc
+    if path is None:
+        raise SinkError(f"no free file name for {stem}.{extension}")
+    return path
+
+
+def create_unique_file(folder: Path, stem: str, suffix: str, data: bytes, *, attempts: int = 10_000) -> Path | None:
+    """Write `data` to the first free name of `stem + suffix`, `stem-1 + suffix`, ...; never overwrites.
+
+    None when `attempts` names are all taken; an `OSError` (naming the file) when writing fails.
+    """
+    for attempt in range(attempts):
+        path = folder / (f"{stem}{suffix}" if attempt == 0 else f"{stem}-{attempt}{suffix}")
         try:
             with path.open("xb") as handle:
                 handle.write(data)
         except FileExistsError:
             continue
-        except OSError as exc:
-            raise SinkError(f"cannot write {path}: {exc.strerror}") from exc
         return path
-    raise SinkError(f"no free file name for {stem}.{extension}")
+    return None
