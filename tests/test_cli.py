@@ -54,9 +54,19 @@ def test_a_broken_plugin_is_reported_not_fatal_unless_strict(tmp_path: Path) -> 
     assert result.returncode == 0
     broken = next(p for p in json.loads(result.stdout) if p["name"] == "broken")
     assert broken["status"] == "failed" and broken["error"] == "RuntimeError: boom"
-    strict = run("plugins", env=env | {"GPT_IMAGE_MCP_STRICT_PLUGINS": "1"})
+    checked = run("config", "check", env=env)
+    assert (
+        checked.returncode == 0
+        and "warning: plugin broken failed and was skipped: RuntimeError: boom" in checked.stderr
+    )
+    # Strict mode stops a start (and `config check`), but `plugins` still lists everything: it is the diagnosis.
+    strict_env = env | {"GPT_IMAGE_MCP_STRICT_PLUGINS": "1"}
+    strict = run("config", "check", env=strict_env)
     assert strict.returncode == 2 and "plugin 'broken' (broken-plugin) failed to load" in strict.stderr
     assert "Traceback" not in strict.stderr
+    listed = run("plugins", env=strict_env | {"PROVIDER": "nosuch"})
+    assert listed.returncode == 0
+    assert next(p for p in json.loads(listed.stdout) if p["name"] == "broken")["status"] == "failed"
 
 
 def test_generate_saves_files_and_prints_their_paths(tmp_path: Path) -> None:

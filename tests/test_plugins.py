@@ -31,6 +31,11 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         del sys.modules[name]
 
 
+class Named(ImageSink):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
 GOOD = """
     from gpt_image_mcp import ImageProvider, hookimpl
 
@@ -122,21 +127,103 @@ def test_allow_and_block_lists(site: Path) -> None:
     assert "offline" in allowed.providers  # built-ins are always there
 
 
-def test_duplicate_names_are_an_error_naming_both_plugins(site: Path) -> None:
+def test_a_duplicate_name_skips_the_later_plugin_naming_both(site: Path) -> None:
     source = GOOD.replace('name = "echo"', 'name = "offline"')
     install_fake_distribution(site, "fakeplug-dup", "fakeplug_dup", source, "impostor")
+    registry = load_registry()
+    info = next(info for info in registry.plugins if info.name == "impostor")
+    assert info.status == "failed"
+    assert "registered twice: by plugin 'offline' and by plugin 'impostor'" in (info.error or "")
+    assert "GPT_IMAGE_MCP_DISABLE_PLUGINS=impostor" in (info.error or "")
+    assert registry.owner("provider", "offline") == "offline"
     with pytest.raises(PluginError, match="registered twice: by plugin 'offline' and by plugin 'impostor'"):
-        load_registry()
+        load_registry(PluginSelection(strict=True))
 
 
-def test_registering_a_wrong_object_is_refused() -> None:
+def test_two_third_party_plugins_with_one_name_say_how_to_keep_either() -> None:
+    class Echo(ImageProvider):
+        name = "echo"
+
+    def plugin() -> object:
+        class Plugin:
+            @hookimpl
+            def register_providers(self, register):
+                register(Echo())
+
+        return Plugin()
+
+    registry = load_registry(
+        PluginSelection(load_entry_points=False), extra_plugins=[("first", plugin()), ("second", plugin())]
+    )
+    assert registry.owner("provider", "echo") == "first"
+    error = next(info for info in registry.plugins if info.name == "second").error or ""
+    assert "GPT_IMAGE_MCP_DISABLE_PLUGINS=second (or =first to keep this one)" in error
+
+
+@pytest.mark.parametrize(
+    ("register_calls", "reason"),
+    [
+        (lambda register: register(object()), "not an ImageSink"),
+        (lambda register: register(Named("")), "a sink named ''"),
+        (lambda register: register(Named("Upper")), "a sink named 'Upper': a name is lower-case"),
+        (lambda register: [register(Named("two")), register(Named("two"))], "registers the sink name 'two' twice"),
+        (lambda register: [register(Named("kept-back")), register(object())], "not an ImageSink"),
+    ],
+)
+def test_a_refused_registration_skips_the_plugin_whole(register_calls, reason: str) -> None:
     class Plugin:
         @hookimpl
         def register_sinks(self, register):
-            register(object())
+            register_calls(register)
 
-    with pytest.raises(PluginError, match="not an ImageSink"):
-        load_registry(PluginSelection(load_entry_points=False), extra_plugins=[("bad", Plugin())])
+    registry = load_registry(PluginSelection(load_entry_points=False), extra_plugins=[("bad", Plugin())])
+    info = next(info for info in registry.plugins if info.name == "bad")
+    assert info.status == "failed" and reason in (info.error or "")
+    assert set(registry.sinks) == {"inline", "workspace"}
+    with pytest.raises(PluginError, match=reason.split(":")[0]):
+        load_registry(PluginSelection(load_entry_points=False, strict=True), extra_plugins=[("bad", Plugin())])
+
+
+def test_a_plugin_failing_in_a_later_hook_loses_what_it_registered_earlier() -> None:
+    class Echo(ImageProvider):
+        name = "echo"
+
+    class Plugin:
+        @hookimpl
+        def register_providers(self, register):
+            register(Echo())
+
+        @hookimpl
+        def register_sinks(self, register):
+            raise RuntimeError("no sink today")
+
+    registry = load_registry(PluginSelection(load_entry_points=False), extra_plugins=[("half", Plugin())])
+    assert "echo" not in registry.providers and ("provider", "echo") not in registry.owners
+    assert next(info for info in registry.plugins if info.name == "half").status == "failed"
+
+
+def test_a_hook_that_raises_after_registering_leaves_nothing_behind() -> None:
+    class Echo(ImageProvider):
+        name = "echo"
+
+    class Plugin:
+        @hookimpl
+        def register_providers(self, register):
+            register(Echo())
+            raise ValueError("after register")
+
+    registry = load_registry(PluginSelection(load_entry_points=False), extra_plugins=[("late", Plugin())])
+    assert "echo" not in registry.providers
+
+
+def test_an_entry_point_named_like_a_built_in_is_skipped(site: Path) -> None:
+    install_fake_distribution(site, "fakeplug-builtin", "fakeplug_builtin", GOOD, "offline")
+    registry = load_registry()
+    failed = [info for info in registry.plugins if info.name == "offline" and info.status == "failed"]
+    assert len(failed) == 1 and "GPT_IMAGE_MCP_DISABLE_PLUGINS=offline" in (failed[0].error or "")
+    assert "echo" not in registry.providers and registry.owner("provider", "offline") == "offline"
+    quiet = load_registry(PluginSelection(block=frozenset({"offline"})))
+    assert not quiet.failed_plugins() and "offline" in quiet.providers
 
 
 def test_throwaway_plugins_for_one_test() -> None:

@@ -91,6 +91,52 @@ def test_unknown_provider_setting_says_how_to_install() -> None:
         service_with(provider="azure", disable_plugins="azure")
 
 
+def test_an_unknown_provider_that_is_not_bundled_gets_no_install_hint() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        service_with(provider="nosuch")
+    assert "PROVIDER names nosuch, which is not installed" in info.value.message
+    assert "pip install" not in info.value.message
+
+
+class BrokenTable(Keyed):
+    name = "brokentable"
+
+    def model_table_layer(self) -> dict[str, dict[str, object]]:
+        raise KeyError("vendor")
+
+
+class BadTable(Keyed):
+    name = "badtable"
+
+    def model_table_layer(self) -> dict[str, dict[str, object]]:
+        return {"bad-1": {"vendor": "openai", "max_n": "four"}}
+
+
+class CredentialCrash(Keyed):
+    name = "crash"
+
+    def has_credentials(self) -> bool:
+        raise RuntimeError("bug in the plugin")
+
+
+@pytest.mark.parametrize("provider", [BrokenTable(), BadTable()])
+def test_a_provider_with_an_unusable_capability_table_is_dropped_with_its_plugin(provider: Keyed) -> None:
+    service = service_with(provider)
+    assert provider.name not in service.registry.providers and service.default_provider == "offline"
+    info = next(info for info in service.registry.plugins if info.name == "test")
+    assert info.status == "failed" and f"capability table of provider {provider.name}" in (info.error or "")
+    with pytest.raises(ConfigurationError, match=f"PROVIDER names {provider.name}.*Plugins that failed to load: test"):
+        service_with(provider, provider=provider.name)
+    with pytest.raises(ConfigurationError, match=f"capability table of provider {provider.name} is unusable"):
+        service_with(provider, strict_plugins="true")
+
+
+def test_a_provider_that_cannot_tell_about_its_credentials_is_not_picked(caplog: pytest.LogCaptureFixture) -> None:
+    service = service_with(CredentialCrash(), Keyed())
+    assert list(service.providers) == ["keyed"]
+    assert "Provider crash could not tell whether it has credentials: RuntimeError: bug in the plugin" in caplog.text
+
+
 async def test_unknown_models_pass_with_a_note_when_the_provider_accepts_them() -> None:
     provider = Keyed()
     outcome = await service_with(provider).generate(prompt="fox", model="gpt-image-9", size="1000x1000")
@@ -194,3 +240,17 @@ async def test_a_fallback_that_cannot_take_the_request_does_not_hide_the_upstrea
         await service.generate(prompt="fox", model="gpt-image-2")
     assert info.value.retryable and info.value.retry_after == 5 and info.value.provider == "busy"
     assert "not served by provider solid" in info.value.message
+
+
+def test_a_skipped_plugin_is_a_readiness_warning_not_a_problem() -> None:
+    from gpt_image_mcp.http import readiness_problems, readiness_warnings
+
+    service = service_with(BrokenTable())
+    assert readiness_problems(service) == []
+    (warning,) = readiness_warnings(service)
+    assert warning.startswith("plugin test failed and was skipped: capability table of provider brokentable")
+
+
+async def test_a_wrong_field_is_an_invalid_request_naming_it() -> None:
+    with pytest.raises(InvalidRequestError, match="invalid generate request: options: Extra inputs are not permitted"):
+        await service_with().generate(prompt="fox", options={"steps": 4})

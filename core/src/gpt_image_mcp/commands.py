@@ -227,9 +227,24 @@ def providers(
 
 @app.command()
 def plugins(ctx: typer.Context) -> None:
-    """Print the loaded plugins as JSON: name, distribution, version, hooks, status."""
-    service = cli._service(cli._settings(ctx.obj["env_file"]))
-    typer.echo(json.dumps([info.to_dict() for info in service.registry.plugins], indent=2))
+    """Print the plugins as JSON: name, distribution, version, hooks, status (and why one failed)."""
+    import dataclasses
+
+    from gpt_image_mcp.errors import ConfigurationError
+    from gpt_image_mcp.logs import configure_logging
+    from gpt_image_mcp.plugins import load_registry
+    from gpt_image_mcp.service import build_model_table, plugin_selection
+
+    settings = cli._settings(ctx.obj["env_file"])
+    configure_logging(settings.log_level, settings.log_format)
+    # A diagnosis, not a start: every plugin is listed, failed ones with the reason, even in strict mode and
+    # whatever PROVIDER says.
+    registry = load_registry(dataclasses.replace(plugin_selection(settings), strict=False))
+    try:
+        build_model_table(registry, settings.model_copy(update={"strict_plugins": False}), user_file=False)
+    except ConfigurationError as exc:  # only a broken built-in gets here
+        cli._fail(exc.message)
+    typer.echo(json.dumps([info.to_dict() for info in registry.plugins], indent=2))
 
 
 @config_app.callback(invoke_without_command=True)
@@ -243,11 +258,14 @@ def config_show(ctx: typer.Context) -> None:
 @config_app.command("check")
 def config_check(ctx: typer.Context) -> None:
     """Check the configuration; exit 2 and list every problem when something is wrong."""
-    from gpt_image_mcp.http import readiness_problems
+    from gpt_image_mcp.http import readiness_problems, readiness_warnings
 
     settings = cli._settings(ctx.obj["env_file"])
     service = cli._service(settings)
+    for warning in readiness_warnings(service):
+        typer.echo(f"warning: {warning}", err=True)
     problems = readiness_problems(service)
     if problems:
         cli._fail("configuration problems:\n  " + "\n  ".join(problems))
-    typer.echo(f"ok: provider {service.default_provider}, {len(service.registry.plugins)} plugins loaded")
+    loaded = sum(info.status == "loaded" for info in service.registry.plugins)
+    typer.echo(f"ok: provider {service.default_provider}, {loaded} plugins loaded")

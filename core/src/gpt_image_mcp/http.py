@@ -68,9 +68,8 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 
 def readiness_problems(service: ImageService) -> list[str]:
     """Why the server cannot serve real calls yet (empty when ready)."""
-    problems = [f"plugin {info.name} failed: {info.error}" for info in service.registry.failed_plugins()]
     provider = service.providers[service.default_provider]
-    problems += [f"{provider.name}: {problem}" for problem in provider.configuration_problems()]
+    problems = [f"{provider.name}: {problem}" for problem in provider.configuration_problems()]
     for name in service.settings.default_sinks:
         sink = service.registry.sinks.get(name)
         if sink is None:
@@ -80,6 +79,12 @@ def readiness_problems(service: ImageService) -> list[str]:
         else:
             problems += [f"sink {name}: {problem}" for problem in sink.configuration_problems()]
     return problems
+
+
+def readiness_warnings(service: ImageService) -> list[str]:
+    """What is wrong but does not stop the configured providers and sinks: plugins that failed and were skipped
+    (one that was needed stops the start instead)."""
+    return [f"plugin {info.name} failed and was skipped: {info.error}" for info in service.registry.failed_plugins()]
 
 
 def is_loopback(host: str) -> bool:
@@ -341,6 +346,7 @@ def build_http_app(server: MCPServer, service: ImageService, settings: Settings)
             "provider": service.default_provider,
             "providers": list(service.providers),
             "problems": problems,
+            "warnings": readiness_warnings(service),
         }
         return JSONResponse(body, status_code=200 if not problems else 503)
 

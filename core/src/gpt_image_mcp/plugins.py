@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
@@ -24,6 +25,8 @@ DEFAULT_PLUGINS = (
     "gpt_image_mcp.default_plugins.inline_sink",
     "gpt_image_mcp.default_plugins.workspace_sink",
 )
+#: Provider and sink names: what PROVIDER, DEFAULT_SINKS and the tools' arguments can select (they are lower-cased).
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
 @dataclass
@@ -73,12 +76,25 @@ class Registry:
     sinks: dict[str, ImageSink] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
     plugins: list[PluginInfo] = field(default_factory=list)
+    #: Loaded plugins that failed afterwards (in a hook, or their capability table) and were dropped.
+    dropped: set[str] = field(default_factory=set)
 
     def owner(self, kind: str, name: str) -> str:
         return self.owners[(kind, name)]
 
     def failed_plugins(self) -> list[PluginInfo]:
         return [info for info in self.plugins if info.status == "failed"]
+
+    def drop(self, plugin_name: str, reason: str) -> None:
+        """Mark a loaded plugin failed and remove every provider and sink it registered: it is skipped whole."""
+        self.dropped.add(plugin_name)
+        for info in self.plugins:
+            if info.name == plugin_name and info.status == "loaded":
+                info.status, info.error = "failed", reason
+        for (kind, name), owner in list(self.owners.items()):
+            if owner == plugin_name:
+                del self.owners[(kind, name)]
+                (self.providers if kind == "provider" else self.sinks).pop(name, None)
 
 
 def _plugin_manager() -> pluggy.PluginManager:
@@ -136,15 +152,16 @@ def _load_entry_point(
             PluginInfo(name=entry_point.name, distribution=dist_name, version=version, status="disabled")
         )
         return
-    if manager.has_plugin(entry_point.name):
-        raise PluginError(
-            f"plugin name {entry_point.name!r} from {dist_name} collides with a built-in plugin; rename it"
-        )
     try:
+        if manager.has_plugin(entry_point.name):
+            raise PluginError(
+                f"its entry point is named {entry_point.name!r}, like a built-in plugin, which it cannot replace; "
+                f"GPT_IMAGE_MCP_DISABLE_PLUGINS={entry_point.name} skips it without this warning"
+            )
         plugin = entry_point.load()
         manager.register(plugin, name=entry_point.name)
     except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}"
+        reason = str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
         if selection.strict:
             raise PluginError(f"plugin {entry_point.name!r} ({dist_name}) failed to load: {reason}") from exc
         logger.warning("Skipping plugin %r (%s): it failed to load: %s", entry_point.name, dist_name, reason)
@@ -181,44 +198,53 @@ def _collect(
     expected: type,
     selection: PluginSelection,
 ) -> None:
-    """Call one registration hook plugin by plugin, so a failing plugin is isolated and named."""
+    """Call one registration hook plugin by plugin, so a failing plugin is isolated and named.
+
+    What a plugin registers is kept only when its hook returns: a plugin whose hook raises, or that registers
+    something the registry refuses (a wrong object, a bad or taken name), is skipped whole, with the reason.
+    """
     hook = getattr(manager.hook, hook_name)
     # In registration order (built-ins first), so a duplicate is blamed on the later plugin.
     for impl in hook.get_hookimpls():
         plugin_name = impl.plugin_name
+        if plugin_name in registry.dropped:
+            continue
+        staged: dict[str, Any] = {}
 
-        def register(obj: Any, _plugin: str = plugin_name) -> None:
+        def register(obj: Any, _plugin: str = plugin_name, _staged: dict[str, Any] = staged) -> None:
             if not isinstance(obj, expected):
-                raise PluginError(f"plugin {_plugin!r} registered {obj!r}, which is not an {expected.__name__}")
+                raise PluginError(f"it registered {obj!r}, which is not an {expected.__name__}")
             name = getattr(obj, "name", None)
-            if not isinstance(name, str) or not name:
-                raise PluginError(f"plugin {_plugin!r} registered a {kind} without a name")
+            if not isinstance(name, str) or not NAME_PATTERN.match(name):
+                raise PluginError(
+                    f"it registered a {kind} named {name!r}: a name is lower-case letters, digits, '_', '-' or '.'"
+                )
+            if name in _staged:
+                raise PluginError(f"it registers the {kind} name {name!r} twice")
             if name in target:
                 first = registry.owner(kind, name)
+                remedy = f"GPT_IMAGE_MCP_DISABLE_PLUGINS={_plugin}"
+                if not _is_builtin(registry, first):
+                    remedy = f"{remedy} (or ={first} to keep this one)"
                 raise PluginError(
-                    f"{kind} name {name!r} is registered twice: by plugin {first!r} and by plugin {_plugin!r}."
-                    f" Disable one of them with GPT_IMAGE_MCP_DISABLE_PLUGINS={_plugin}"
+                    f"{kind} name {name!r} is registered twice: by plugin {first!r} and by plugin {_plugin!r}; "
+                    f"{remedy} disables one of them"
                 )
-            target[name] = obj
-            registry.owners[(kind, name)] = _plugin
+            _staged[name] = obj
 
         try:
             impl.function(register=register)
-        except PluginError:
-            raise
         except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"
+            reason = str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
             if selection.strict or _is_builtin(registry, plugin_name):
                 raise PluginError(f"plugin {plugin_name!r} failed in {hook_name}: {reason}") from exc
             logger.warning("Plugin %r failed in %s and is skipped: %s", plugin_name, hook_name, reason)
-            _mark_failed(registry, plugin_name, f"{hook_name}: {reason}")
+            registry.drop(plugin_name, f"{hook_name}: {reason}")
+            continue
+        for name, obj in staged.items():
+            target[name] = obj
+            registry.owners[(kind, name)] = plugin_name
 
 
 def _is_builtin(registry: Registry, plugin_name: str) -> bool:
     return any(info.name == plugin_name and info.builtin for info in registry.plugins)
-
-
-def _mark_failed(registry: Registry, plugin_name: str, reason: str) -> None:
-    for info in registry.plugins:
-        if info.name == plugin_name:
-            info.status, info.error = "failed", reason

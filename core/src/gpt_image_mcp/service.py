@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from pydantic import ValidationError
 
 from gpt_image_mcp.capabilities import ModelCapabilities, ModelTable
 from gpt_image_mcp.errors import (
@@ -44,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 OFFLINE = "offline"
 APP_NAME = "gpt-image-mcp"
+#: Providers with an extra of the root distribution (`pip install 'gpt-image-mcp[azure]'`).
+BUNDLED_PROVIDERS = frozenset({"openai", "azure", "together", "custom"})
 #: Images up to this size are written to the store on the event loop and synced to disk in the background;
 #: larger ones are written and synced in a worker thread before the call goes on.
 STORE_ON_LOOP_BYTES = 512 * 1024
@@ -94,9 +97,10 @@ class ImageService:
     def __init__(self, settings: Settings, registry: Registry) -> None:
         self.settings = settings
         self.registry = registry
+        # The table first: a provider whose capability layer is broken is dropped before providers are chosen.
+        self.table = build_model_table(registry, settings)
         self.providers = self._select_providers()
         self.default_provider = next(iter(self.providers))
-        self.table = self._build_table()
         self.store = ImageStore(
             settings.image_store_dir or default_store_dir(),
             max_count=settings.image_store_max_count,
@@ -105,12 +109,7 @@ class ImageService:
 
     @classmethod
     def create(cls, settings: Settings, *, extra_plugins: Sequence[tuple[str, object]] = ()) -> ImageService:
-        selection = PluginSelection(
-            allow=frozenset(settings.plugins) if settings.plugins is not None else None,
-            block=frozenset(settings.disable_plugins),
-            strict=settings.strict_plugins,
-        )
-        return cls(settings, load_registry(selection, extra_plugins=extra_plugins))
+        return cls(settings, load_registry(plugin_selection(settings), extra_plugins=extra_plugins))
 
     # -- configuration -------------------------------------------------------------------------------
 
@@ -122,15 +121,12 @@ class ImageService:
         ):
             unknown = [name for name in names if name not in available]
             if unknown:
-                raise ConfigurationError(
-                    f"{setting} names {', '.join(unknown)}, which is not installed. Installed providers: "
-                    f"{', '.join(available)}. Install one with: pip install 'gpt-image-mcp[{unknown[0]}]'"
-                )
+                raise ConfigurationError(self._not_installed(setting, unknown))
         if self.settings.provider:
             names = [*self.settings.provider, *self.settings.fallback_providers]
             return {name: available[name] for name in dict.fromkeys(names)}
         configured = {
-            name: provider for name, provider in available.items() if name != OFFLINE and provider.has_credentials()
+            name: provider for name, provider in available.items() if name != OFFLINE and _has_credentials(provider)
         }
         if configured:
             logger.info("Auto-detected provider(s) from credentials: %s", ", ".join(configured))
@@ -141,15 +137,16 @@ class ImageService:
         )
         return {OFFLINE: available[OFFLINE]}
 
-    def _build_table(self) -> ModelTable:
-        table = ModelTable.default()
-        for name, provider in self.registry.providers.items():
-            layer = provider.model_table_layer()
-            if layer:
-                table = table.with_layer(layer, source=f"provider {name}")
-        if self.settings.model_capabilities_file:
-            table = table.with_file(self.settings.model_capabilities_file)
-        return table
+    def _not_installed(self, setting: str, unknown: list[str]) -> str:
+        message = f"{setting} names {', '.join(unknown)}, which is not installed. Installed providers: "
+        message += f"{', '.join(self.registry.providers)}."
+        failed = [f"{info.name} ({info.error})" for info in self.registry.failed_plugins()]
+        if failed:
+            message += f" Plugins that failed to load: {'; '.join(failed)}."
+        bundled = [name for name in unknown if name in BUNDLED_PROVIDERS]
+        if bundled:
+            message += f" Install it with: pip install 'gpt-image-mcp[{bundled[0]}]'"
+        return message
 
     def provider(self, name: str | None) -> ImageProvider:
         if name is None:
@@ -290,7 +287,11 @@ class ImageService:
         values["size"] = normalise_size(values.get("size"))
         if "prompt" in values:
             values["prompt"] = sanitize_prompt(values["prompt"])
-        request = request_type(model=model, **values)
+        try:
+            request = request_type(model=model, **values)
+        except ValidationError as exc:  # a caller of this API (a CLI, a plugin's test) passed a wrong field
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'request'}: {e['msg']}" for e in exc.errors())
+            raise InvalidRequestError(f"invalid {operation.value} request: {problems}") from None
         check_request(request, operation, caps)
         if caps is not None and caps.shutdown_date:
             notes.append(f"{caps.name} is scheduled to shut down upstream on {caps.shutdown_date.isoformat()}")
@@ -387,6 +388,51 @@ class ImageService:
                 await item.aclose()
             except Exception as exc:  # closing must not hide the real shutdown reason
                 logger.debug("Error while closing %s: %s", item.name, exc)
+
+
+def plugin_selection(settings: Settings) -> PluginSelection:
+    """The entry-point plugins to load, as GPT_IMAGE_MCP_PLUGINS / _DISABLE_PLUGINS / _STRICT_PLUGINS say."""
+    return PluginSelection(
+        allow=frozenset(settings.plugins) if settings.plugins is not None else None,
+        block=frozenset(settings.disable_plugins),
+        strict=settings.strict_plugins,
+    )
+
+
+def build_model_table(registry: Registry, settings: Settings, *, user_file: bool = True) -> ModelTable:
+    """The capability table: core's entries, each provider's layer, then MODEL_CAPABILITIES_FILE (`user_file`).
+
+    A provider whose layer cannot be read or built is dropped from the registry with its plugin (which then shows
+    as failed); with GPT_IMAGE_MCP_STRICT_PLUGINS, or for the built-in offline provider, that is an error instead.
+    """
+    table = ModelTable.default()
+    for name, provider in list(registry.providers.items()):
+        owner = registry.owners.get(("provider", name), name)
+        try:
+            layer = provider.model_table_layer()
+            if layer:
+                table = table.with_layer(layer, source=f"provider {name}")
+        except Exception as exc:
+            reason = exc.message if isinstance(exc, ImageMCPError) else f"{type(exc).__name__}: {exc}"
+            if settings.strict_plugins or name == OFFLINE:
+                raise ConfigurationError(f"the capability table of provider {name} is unusable: {reason}") from exc
+            logger.warning(
+                "Plugin %r is skipped: the capability table of provider %s is unusable: %s", owner, name, reason
+            )
+            registry.drop(owner, f"capability table of provider {name}: {reason}")
+    if user_file and settings.model_capabilities_file:
+        table = table.with_file(settings.model_capabilities_file)
+    return table
+
+
+def _has_credentials(provider: ImageProvider) -> bool:
+    try:
+        return provider.has_credentials()
+    except Exception as exc:  # a plugin's bug must not stop the server: it just is not picked automatically
+        logger.warning(
+            "Provider %s could not tell whether it has credentials: %s: %s", provider.name, type(exc).__name__, exc
+        )
+        return False
 
 
 def default_store_dir() -> Path:
