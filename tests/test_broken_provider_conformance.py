@@ -114,9 +114,29 @@ class SecretlyOnline(Good):
     name = "secretlyonline"
 
 
+class Stubborn(gim.ImageProvider):
+    name = "stubborn"  # draws locally, always at its default size, whatever size was asked for
+    description = "Ignores size."
+    vendors = frozenset({"local"})
+
+    def model_table_layer(self):
+        return {"local-1": {"vendor": "local", "sizes": {"presets": ["256x256", "512x512"]},
+                            "default_size": "256x256", "max_n": 2}}
+
+    def default_model(self):
+        return "local-1"
+
+    async def generate(self, request, progress):
+        from gpt_image_mcp.testing import png_bytes
+
+        image = gim.GeneratedImage.from_bytes(png_bytes((256, 256)))
+        return gim.ImageResult(images=[image] * request.n, provider=self.name, model=request.model)
+
+
 @gim.hookimpl
 def register_providers(register):
-    for provider in (Good, Leaky, Misclassified, Lying, Undeclared, Uncancellable, NoValidate, SecretlyOnline):
+    broken = (Leaky, Misclassified, Lying, Undeclared, Uncancellable, NoValidate, SecretlyOnline, Stubborn)
+    for provider in (Good, *broken):
         register(provider())
 """
 
@@ -201,6 +221,15 @@ class TestSecretlyOnline(Base):
         monkeypatch.setenv("PAINT_URL", httpserver.url_for(""))
         monkeypatch.setenv("PAINT_KEY", KEY)
         return brokenpaint.SecretlyOnline()
+
+
+class TestStubborn(ProviderConformance):
+    has_upstream = False
+    plugin_name = "brokenpaint"
+
+    @pytest.fixture
+    def provider(self):
+        return brokenpaint.Stubborn()
 """
 
 ALL_CHECKS = {
@@ -211,6 +240,7 @@ ALL_CHECKS = {
     "test_operation[generate]",
     "test_operation[edit]",
     "test_operation[variation]",
+    "test_another_size_is_honoured",
     "test_has_upstream_is_true",
     "test_end_to_end_through_mcp",
     "test_authentication_failure",
@@ -283,6 +313,10 @@ def test_a_provider_that_claims_no_upstream_but_connects_is_caught(outcomes: dic
     # Without an upstream the network checks are not collected at all (nothing is reported as skipped).
     caught = failed(outcomes, "TestSecretlyOnline", ALL_CHECKS - NETWORK_CHECKS)
     assert {"test_has_upstream_is_true", "test_operation[generate]", "test_end_to_end_through_mcp"} <= caught
+
+
+def test_a_provider_that_ignores_the_size_is_caught(outcomes: dict[str, dict[str, str]]) -> None:
+    assert failed(outcomes, "TestStubborn", ALL_CHECKS - NETWORK_CHECKS) == {"test_another_size_is_honoured"}
 
 
 def test_the_kit_does_not_import_pytest_into_core() -> None:

@@ -14,7 +14,6 @@ import errno
 import ipaddress
 import json
 import logging
-import re
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -34,12 +33,12 @@ from gpt_image_mcp.errors import (
     UpstreamUnavailableError,
 )
 from gpt_image_mcp.imaging import inspect_image
-from gpt_image_mcp.plugins import PluginSelection, load_registry
+from gpt_image_mcp.plugins import NAME_PATTERN, PluginSelection, load_registry
 from gpt_image_mcp.progress import Progress
 from gpt_image_mcp.provider import ImageProvider
 from gpt_image_mcp.secrets_mask import SecretMaskingFilter
 from gpt_image_mcp.service import CallOutcome, ImageService
-from gpt_image_mcp.settings import load_settings
+from gpt_image_mcp.settings import Settings, _env_name, load_settings
 from gpt_image_mcp.testing.upstream import Upstream, png_bytes
 from gpt_image_mcp.types import (
     EditRequest,
@@ -53,7 +52,7 @@ from gpt_image_mcp.types import (
 )
 from gpt_image_mcp.validation import check_size
 
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+NAME_RULE = "a name is lower-case letters, digits, '-', '_' or '.' (PROVIDER and the tools lower-case it)"
 FALLBACK_SIZE = (1024, 1024)
 INPUT_SIZE = (64, 64)
 
@@ -177,9 +176,22 @@ class ProviderConformance:
         yield guard
         assert not guard.attempts, f"the provider tried to open network connections it may not: {guard.attempts}"
 
+    @pytest.fixture(autouse=True)
+    def core_environment(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+        """Core's settings at their defaults: the developer's environment and `.env` file do not reach the checks
+        (a MAX_INLINE_BYTES or DEFAULT_MODEL set for daily use would change what the server answers)."""
+        for name in Settings.model_fields:
+            monkeypatch.delenv(_env_name(name), raising=False)
+        monkeypatch.setenv("GPT_IMAGE_MCP_ENV_FILE", str(tmp_path / "no-such.env"))
+
     @pytest.fixture
     async def service(self, provider: ImageProvider, tmp_path: Path) -> AsyncIterator[ImageService]:
         """Core's `ImageService` with this provider as its only provider and the built-in sinks."""
+        name = getattr(provider, "name", None)
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            pytest.fail(
+                f"provider name {name!r} must be lower-case letters, digits, '-', '_' or '.' (PROVIDER is lower-cased)"
+            )
         settings = load_settings(
             provider=provider.name,
             image_store_dir=tmp_path / "conformance-store",
@@ -285,7 +297,7 @@ class ProviderConformance:
         """Name, description, operations and configuration are well formed; the fixture configured it fully."""
         assert isinstance(provider, ImageProvider)
         assert isinstance(provider.name, str) and NAME_PATTERN.match(provider.name), (
-            f"provider name {provider.name!r} must be lower case letters, digits, '-' or '_' (PROVIDER is lower-cased)"
+            f"provider name {provider.name!r}: {NAME_RULE}"
         )
         assert provider.description.strip(), "describe the provider in one line (provider_list shows it)"
         operations = provider.operations
@@ -361,6 +373,26 @@ class ProviderConformance:
             assert delivered.stored.sha256 == image.sha256
         if upstream is not None:
             assert len(upstream.image_requests()) > before, f"{operation.value} never reached the fake upstream"
+
+    async def test_another_size_is_honoured(
+        self, provider: ImageProvider, upstream: Upstream | None, service: ImageService
+    ) -> None:
+        """A valid size other than the one the other checks use comes back at that size (a provider that ignores
+        `size` fails here). Nothing to check for a model that accepts one size only."""
+        operation = self.first_operation(provider)
+        arguments = self.call_arguments(service, provider, operation)
+        caps = service.table.get(arguments["model"])
+        first = self.size_of(arguments)
+        other = _other_size(provider.adapt_capabilities(caps) if caps is not None else None, first)
+        if other is None:
+            return
+        arguments["size"] = f"{other[0]}x{other[1]}"
+        if upstream is not None:
+            upstream.succeed(arguments["n"], other)
+        with anyio.fail_after(self.call_timeout):
+            outcome = await self.call(service, provider, operation, arguments)
+        for image in outcome.result.images:
+            self.assert_valid_image(image, other)
 
     async def test_has_upstream_is_true(
         self,
@@ -534,6 +566,20 @@ class ProviderConformance:
             refused = await provider.validate()
         assert not refused.ok and any(not check.ok for check in refused.checks), f"401 not reported: {refused}"
         assert upstream.image_requests() == [], "validate() must not generate anything"
+
+
+def _other_size(caps: ModelCapabilities | None, used: tuple[int, int]) -> tuple[int, int] | None:
+    """A valid size of the model other than `used` (presets first, then common sizes its rules allow)."""
+    if caps is None:
+        return None
+    candidates = [*caps.sizes.presets, "512x512", "256x256", "1536x1024", "1024x1536", "768x768", "1024x1024"]
+    for candidate in candidates:
+        if candidate == "auto" or "x" not in candidate or check_size(candidate, caps):
+            continue
+        width, height = (int(part) for part in candidate.split("x"))
+        if (width, height) != used:
+            return width, height
+    return None
 
 
 def input_image(size: tuple[int, int] = INPUT_SIZE) -> InputImage:
