@@ -207,3 +207,117 @@ async def test_small_images_are_stored_on_the_event_loop_and_large_ones_in_a_wor
     record = await service._store(small, result)
     assert hops == ["hop"] and service.store.read(record.id) is not None
     assert service.store.wait_synced(timeout=10)
+
+
+def _disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from gpt_image_mcp import store as store_module
+
+    def full(path, data, *, sync):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store_module, "_write", full)
+
+
+def test_an_image_the_folder_cannot_take_is_kept_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = ImageStore(tmp_path / "s")
+    monkeypatch.undo()
+    _disk_full(monkeypatch)
+    record = store.put(image(3), provider="p", model="m")
+    assert record.in_memory and "No space left on device" in (store.write_problem or "")
+    found = store.read(record.id)
+    assert found is not None and found[1] == image(3).data and store.recent() == [record]
+    assert not list((tmp_path / "s").iterdir())  # nothing half-written left behind
+    monkeypatch.undo()
+    on_disk = store.put(image(4), provider="p", model="m")
+    assert not on_disk.in_memory and store.write_problem is None
+    assert ImageStore(tmp_path / "s").read(on_disk.id) is not None
+
+
+def test_images_kept_in_memory_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gpt_image_mcp import store as store_module
+
+    store = ImageStore(tmp_path / "s")
+    _disk_full(monkeypatch)
+    monkeypatch.setattr(store_module, "MEMORY_MAX_BYTES", max(len(image(i).data) for i in range(4)) * 2)
+    records = [store.put(image(i), provider="p", model="m") for i in range(4)]
+    assert [r.id for r in store.recent()] == [r.id for r in reversed(records[2:])]
+    assert store.read(records[0].id) is None and store.read(records[3].id) is not None
+
+
+@pytest.mark.anyio
+async def test_a_call_whose_images_stay_in_memory_says_so(make_service, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gpt_image_mcp.http import readiness_warnings
+
+    service = make_service(provider="offline")
+    _disk_full(monkeypatch)
+    outcome = await service.generate(prompt="fox", size="1024x1024")
+    (delivered,) = outcome.delivered
+    assert delivered.stored.in_memory and service.store.read(delivered.image_id) is not None
+    assert any("No space left on device: the images are kept in memory" in note for note in outcome.notes)
+    assert any("new images are kept in memory only" in warning for warning in readiness_warnings(service))
+
+
+def test_a_damaged_image_with_a_valid_sidecar_is_set_aside_not_rebuilt(tmp_path: Path) -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", (64, 64), (1, 2, 3)).save(buffer, format="JPEG")
+    jpeg = GeneratedImage.from_bytes(buffer.getvalue())
+    store = ImageStore(tmp_path / "s")
+    record = store.put(jpeg, provider="p", model="m")
+    path = tmp_path / "s" / record.filename
+    path.write_bytes(jpeg.data[: len(jpeg.data) // 2])  # JPEG headers survive: it would pass a rebuild
+    again = ImageStore(tmp_path / "s")
+    assert again.read(record.id) is None and again.recent() == []
+    assert (tmp_path / "s" / f".{record.filename}.damaged").read_bytes() == jpeg.data[: len(jpeg.data) // 2]
+    assert again.get(record.id) is None
+
+
+def test_a_sidecar_with_wrong_field_types_is_rebuilt_from_its_image(tmp_path: Path) -> None:
+    import json
+
+    store = ImageStore(tmp_path / "s")
+    records = [store.put(image(i), provider="p", model="m") for i in range(2)]
+    sidecar = tmp_path / "s" / f"{records[0].id}.json"
+    sidecar.write_text(json.dumps(json.loads(sidecar.read_text()) | {"created": "yesterday", "mime_type": ["x"]}))
+    again = ImageStore(tmp_path / "s")
+    assert {r.id for r in again.recent()} == {r.id for r in records}
+    assert again.get(records[0].id).provider == "unknown"
+
+
+def test_old_leftovers_are_removed_at_start_young_ones_kept(tmp_path: Path) -> None:
+    import os
+    import time
+
+    store = ImageStore(tmp_path / "s")
+    kept = store.put(image(), provider="p", model="m")
+    folder = tmp_path / "s"
+    old_temp, young_temp = folder / ".x.png.0a0b.tmp", folder / ".y.png.0c0d.tmp"
+    orphan = folder / "00000000000000ff.json"
+    for path in (old_temp, young_temp, orphan):
+        path.write_text("{}")
+    past = time.time() - 2 * 3600
+    for path in (old_temp, orphan):
+        os.utime(path, (past, past))
+    ImageStore(folder)
+    assert not old_temp.exists() and not orphan.exists() and young_temp.exists()
+    assert ImageStore(folder).read(kept.id) is not None
+
+
+def test_a_failed_background_sync_is_reported(tmp_path: Path, monkeypatch, caplog: pytest.LogCaptureFixture) -> None:
+    import errno
+
+    from gpt_image_mcp import store as store_module
+
+    def broken(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(store_module, "_sync", broken)
+    store = ImageStore(tmp_path / "s")
+    store.put(image(), provider="p", model="m", sync=False)
+    assert store.wait_synced(timeout=10) is False
+    assert "Could not sync image" in caplog.text and "Input/output error" in caplog.text

@@ -82,9 +82,14 @@ def readiness_problems(service: ImageService) -> list[str]:
 
 
 def readiness_warnings(service: ImageService) -> list[str]:
-    """What is wrong but does not stop the configured providers and sinks: plugins that failed and were skipped
-    (one that was needed stops the start instead)."""
-    return [f"plugin {info.name} failed and was skipped: {info.error}" for info in service.registry.failed_plugins()]
+    """What is wrong but does not stop the server from serving: plugins that failed and were skipped (one that
+    was needed stops the start instead), an image store that cannot be written (images are kept in memory)."""
+    warnings = [
+        f"plugin {info.name} failed and was skipped: {info.error}" for info in service.registry.failed_plugins()
+    ]
+    if service.store.write_problem:
+        warnings.append(f"{service.store.write_problem}; new images are kept in memory only")
+    return warnings
 
 
 def is_loopback(host: str) -> bool:

@@ -304,6 +304,12 @@ class ImageService:
         prompt = getattr(request, "prompt", None)
         # Into the store first, all of them: from here on nothing that was paid for can be lost.
         stored = [await self._store(image, result) for image in result.images]
+        if any(record.in_memory for record in stored):
+            problem = self.store.write_problem or f"cannot write to the image store {self.store.folder}"
+            notes.append(
+                f"{problem}: the images are kept in memory until the server stops (their image:// links work until "
+                "then); free disk space or set IMAGE_STORE_DIR to a writable folder"
+            )
         base = SaveContext(
             provider=result.provider,
             model=result.model,

@@ -7,6 +7,7 @@ a later call (an edit) refer to it without resending megabytes of base64.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -31,6 +32,15 @@ _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "i
 _MIME_BY_EXTENSION = {extension: mime for mime, extension in _EXTENSIONS.items()}
 #: Files above this size are not taken for lost images of the store when their sidecar is missing.
 MAX_REBUILD_BYTES = 256 * 1024 * 1024
+#: Images kept in memory when the folder cannot be written take at most this much; the oldest go first.
+MEMORY_MAX_BYTES = 256 * 1024 * 1024
+#: Leftovers (temporary files of a write cut short, sidecars without their image) older than this are removed
+#: at start; younger ones may belong to another server process writing right now.
+LEFTOVER_AGE_SECONDS = 3600.0
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "id": str, "mime_type": str, "width": int, "height": int, "bytes": int, "sha256": str,
+    "created": (int, float), "provider": str, "model": str, "partial": bool,
+}  # fmt: skip
 # fdatasync skips metadata the image does not need; macOS and Windows only have fsync (which on Windows needs a
 # file opened for writing).
 _sync = getattr(os, "fdatasync", os.fsync)
@@ -52,6 +62,8 @@ class StoredImage:
     provider: str
     model: str
     partial: bool = False
+    #: The folder could not be written (disk full, read-only): the image is kept in memory until the server stops.
+    in_memory: bool = False
 
     @property
     def uri(self) -> str:
@@ -82,15 +94,37 @@ class ImageStore:
         self._index: dict[str, StoredImage] = {}  # in creation order
         self._total_bytes = 0
         self._last_created = 0.0
+        self._memory: dict[str, bytes] = {}  # images the folder could not take, in creation order
+        #: Why the last image could not be written to the folder (None: the last write worked).
+        self.write_problem: str | None = None
         self._load()
 
     def _load(self) -> None:
         records = []
+        now = time.time()
         for path in self.folder.iterdir():
             stem, dot, extension = path.name.partition(".")
-            if not (dot and _ID_PATTERN.match(stem)) or extension not in _MIME_BY_EXTENSION:
+            if path.name.startswith(".") and path.name.endswith((".tmp", ".damaged")):
+                _remove_leftover(path, now)
                 continue
-            record = self._read_sidecar(self.folder / f"{stem}.json") or self._rebuild_record(path)
+            if not (dot and _ID_PATTERN.match(stem)):
+                continue
+            if extension == "json":
+                if not any((self.folder / f"{stem}.{ext}").exists() for ext in _MIME_BY_EXTENSION):
+                    _remove_leftover(path, now)  # its image was evicted (or never arrived) by a process that stopped
+                continue
+            if extension not in _MIME_BY_EXTENSION:
+                continue
+            claimed = self._parse_sidecar(self.folder / f"{stem}.json")
+            if claimed is None:
+                record = self._rebuild_record(path)  # sidecars are written without fsync: one may be lost
+            elif self._matches(claimed):
+                record = claimed
+            else:
+                # A valid sidecar that its image does not match: the image was damaged (cut short by a power loss
+                # before its sync); serving it, or rebuilding a record from it, would hand out broken bytes.
+                _set_aside(path, "it does not match its record (cut short?)")
+                continue
             if record is not None:
                 records.append(record)
         for record in sorted(records, key=lambda r: r.created):
@@ -135,8 +169,21 @@ class ImageStore:
         return record
 
     def _read_sidecar(self, sidecar: Path) -> StoredImage | None:
+        """The record of a sidecar whose image is there and matches it; None otherwise."""
+        record = self._parse_sidecar(sidecar)
+        return record if record is not None and self._matches(record) else None
+
+    def _parse_sidecar(self, sidecar: Path) -> StoredImage | None:
+        """The record a sidecar holds; None when it is missing, unreadable or not a record of this store."""
         try:
-            record = StoredImage(**json.loads(sidecar.read_text(encoding="utf-8")))
+            fields = json.loads(sidecar.read_text(encoding="utf-8"))
+            if not isinstance(fields, dict):
+                raise ValueError("not a JSON object")
+            fields.pop("in_memory", None)
+            record = StoredImage(**fields)
+            wrong = [name for name, kind in _FIELD_TYPES.items() if not isinstance(getattr(record, name), kind)]
+            if wrong:
+                raise ValueError(f"wrong type of {', '.join(wrong)}")
         except FileNotFoundError:
             return None
         except (OSError, ValueError, TypeError) as exc:
@@ -144,14 +191,16 @@ class ImageStore:
             return None
         if not (_ID_PATTERN.match(record.id) and sidecar.name == f"{record.id}.json"):
             return None
+        return record if record.mime_type in _EXTENSIONS else None
+
+    def _matches(self, record: StoredImage) -> bool:
+        """Whether the record's image is a regular file of the recorded size."""
         try:
             status = (self.folder / record.filename).lstat()
         except OSError:
-            return None
+            return False
         # An image cut short (e.g. by a power loss before its background sync) does not match its sidecar.
-        if stat.S_ISREG(status.st_mode) and status.st_size == record.bytes:
-            return record
-        return None
+        return stat.S_ISREG(status.st_mode) and status.st_size == record.bytes
 
     def put(
         self, image: GeneratedImage, *, provider: str, model: str, partial: bool = False, sync: bool = True
@@ -160,6 +209,8 @@ class ImageStore:
 
         With `sync` the image is on disk (fdatasync) when this returns; without, it is in the kernel's page cache
         (safe from a crash of this process) and a background thread syncs it moments later (`wait_synced`).
+        When the folder cannot take it (disk full, read-only), the image is kept in memory instead (the record
+        says `in_memory`, `write_problem` says why): a paid-for image is never dropped for want of disk space.
         """
         record = StoredImage(
             id=secrets.token_hex(8),
@@ -175,11 +226,21 @@ class ImageStore:
         )
         # The sidecar is never synced: a lost one is rebuilt from the image on the next start.
         path = self.folder / record.filename
-        _write(path, image.data, sync=sync)
-        _write(self.folder / f"{record.id}.json", _sidecar(record), sync=False)
-        if not sync:
-            self._syncer.submit(path)
+        try:
+            _write(path, image.data, sync=sync)
+            _write(self.folder / f"{record.id}.json", _sidecar(record), sync=False)
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            self.write_problem = f"cannot write to the image store {self.folder}: {exc.strerror or exc}"
+            logger.warning("%s; image %s is kept in memory until the server stops", self.write_problem, record.id)
+            record = dataclasses.replace(record, in_memory=True)
+        else:
+            self.write_problem = None
+            if not sync:
+                self._syncer.submit(path)
         with self._lock:
+            if record.in_memory:
+                self._memory[record.id] = image.data
             newest = next(reversed(self._index.values()), None)
             self._index[record.id] = record
             if newest is not None and newest.created > record.created:
@@ -214,6 +275,10 @@ class ImageStore:
         record = self.get(image_id)
         if record is None:
             return None
+        if record.in_memory:
+            with self._lock:
+                data = self._memory.get(record.id)
+            return (record, data) if data is not None else None
         try:
             return record, (self.folder / record.filename).read_bytes()
         except OSError:
@@ -226,14 +291,21 @@ class ImageStore:
 
     def _evict(self, keep: str | None = None) -> None:
         # The index is in creation order, so the oldest images are at the front.
-        while len(self._index) > self.max_count or self._total_bytes > self.max_bytes:
-            oldest = next((record for record in self._index.values() if record.id != keep), None)
+        while len(self._index) > self.max_count or self._total_bytes > self.max_bytes or self._memory_over():
+            over_memory = self._memory_over()
+            oldest = next((r for r in self._index.values() if r.id != keep and (r.in_memory or not over_memory)), None)
             if oldest is None:
                 return
             del self._index[oldest.id]
             self._total_bytes -= oldest.bytes
+            if oldest.in_memory:
+                del self._memory[oldest.id]
+                continue
             for path in (self.folder / oldest.filename, self.folder / f"{oldest.id}.json"):
                 path.unlink(missing_ok=True)
+
+    def _memory_over(self) -> bool:
+        return len(self._memory) > 1 and sum(map(len, self._memory.values())) > MEMORY_MAX_BYTES
 
     def wait_synced(self, timeout: float = 10.0) -> bool:
         """Wait until every image written without `sync` is on disk; False when `timeout` passed first."""
@@ -247,6 +319,8 @@ class _BackgroundSync:
         self._pending: queue.SimpleQueue[Path] = queue.SimpleQueue()
         self._idle = threading.Condition()
         self._unsynced = 0
+        #: Syncs that failed for another reason than the file being gone (EIO, ENOSPC...).
+        self.failures = 0
         self._thread: threading.Thread | None = None
 
     def submit(self, path: Path) -> None:
@@ -258,8 +332,9 @@ class _BackgroundSync:
         self._pending.put(path)
 
     def wait(self, timeout: float) -> bool:
+        """Whether everything handed over was synced within `timeout`, and no sync failed."""
         with self._idle:
-            return self._idle.wait_for(lambda: self._unsynced == 0, timeout)
+            return self._idle.wait_for(lambda: self._unsynced == 0, timeout) and self.failures == 0
 
     def _run(self) -> None:
         while True:
@@ -270,8 +345,11 @@ class _BackgroundSync:
                     _sync(fd)
                 finally:
                     os.close(fd)
-            except OSError as exc:  # evicted or removed meanwhile: nothing left to sync
-                logger.debug("Could not sync %s: %s", path.name, exc)
+            except FileNotFoundError:  # evicted or removed meanwhile: nothing left to sync
+                logger.debug("Not syncing %s: it is gone", path.name)
+            except OSError as exc:
+                self.failures += 1
+                logger.warning("Could not sync image %s to disk: %s", path.name, exc.strerror or exc)
             except Exception:  # the thread must live on, or every later image would wait forever
                 logger.exception("Could not sync %s", path.name)
             finally:
@@ -296,7 +374,27 @@ def _usable_folder(folder: Path) -> Path:
 
 
 def _sidecar(record: StoredImage) -> bytes:
-    return json.dumps(asdict(record)).encode()
+    fields = asdict(record)
+    del fields["in_memory"]
+    return json.dumps(fields).encode()
+
+
+def _remove_leftover(path: Path, now: float) -> None:
+    try:
+        status = path.lstat()
+        if stat.S_ISREG(status.st_mode) and now - status.st_mtime > LEFTOVER_AGE_SECONDS:
+            path.unlink()
+    except OSError as exc:
+        logger.debug("Could not remove store leftover %s: %s", path.name, exc)
+
+
+def _set_aside(path: Path, why: str) -> None:
+    """Rename a damaged image to a hidden name the store ignores (and removes after a while), keeping its bytes."""
+    logger.warning("Setting store entry %s aside: %s", path.name, why)
+    try:
+        path.rename(path.with_name(f".{path.name}.damaged"))
+    except OSError as exc:
+        logger.warning("Could not set %s aside: %s", path.name, exc.strerror or exc)
 
 
 def _write(path: Path, data: bytes, *, sync: bool) -> None:
