@@ -251,6 +251,7 @@ async def _image_call(run: Callable[[], Awaitable[CallOutcome]], shape: ResultSh
         _calls_in_flight += 1
         try:
             outcome = await run()
+            result = await success_result(outcome, shape)
         except ImageMCPError as exc:
             exc.message = mask_secrets(exc.message)
             logger.info("Image call failed: %s: %s", exc.code, exc.message)
@@ -258,7 +259,6 @@ async def _image_call(run: Callable[[], Awaitable[CallOutcome]], shape: ResultSh
             return error_result(exc)
         finally:
             _calls_in_flight -= 1
-        result = await success_result(outcome, shape)
         call.succeeded(outcome.result)
         freeze_after_first_call()
         return result

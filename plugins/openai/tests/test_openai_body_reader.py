@@ -240,6 +240,8 @@ def test_escaped_slashes_newlines_and_a_data_url_with_escaped_slashes() -> None:
         ("QUJD\\u0044", "QUJDD"),  # a \u escape: kept as text, decoded the provider's way later
         ("QU\\\\JD", "QU\\JD"),  # an escaped backslash
         ("QUJD\\\\n", "QUJD\\n"),  # an escaped backslash then n, not a newline escape
+        ("QUJD\\\\nrREVG", "QUJD\\nrREVG"),  # the same inside: not "QUJD" + "REVG" with \n and \r dropped
+        ("BZ\\\\nwAG8my\\frQ=", "BZ\\nwAG8my\frQ="),  # an escaped backslash, then a form feed escape
         ("QQ==QUJD", "QQ==QUJD"),  # data after padding
         ("%%%not-base64%%%", "%%%not-base64%%%"),
         ("data:text/plain,QUJD", "data:text/plain,QUJD"),  # a data: URL that is not base64
@@ -252,6 +254,16 @@ def test_unclean_blobs_stay_text_equal_to_what_json_loads_gives(blob: str, expec
 
     assert result == {"b64_json": expected}
     assert decoded(result) == decoded(json.loads(body))
+
+
+@pytest.mark.parametrize("blob", ["QUJD\\\\nrREVG", "BZ\\\\nwAG8my\\frQ=", "QUJD\\nREVG\\/\\\\"])
+def test_escapes_split_at_every_point_read_as_json_loads_does(blob: str) -> None:
+    body = b'{"b64_json" :"' + blob.encode() + b'"}'
+    for cut in range(1, len(body)):
+        reader = BlobJSONReader()
+        reader.feed(body[:cut])
+        reader.feed(body[cut:])
+        assert decoded(reader.finish()) == decoded(json.loads(body)), cut
 
 
 def test_fallback_after_part_of_a_blob_was_decoded_keeps_an_equivalent_string() -> None:

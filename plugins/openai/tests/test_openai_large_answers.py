@@ -260,8 +260,23 @@ async def test_a_whole_answer_whose_json_ends_early_is_not_retried(
         (b'{"data": [{"b64_json": "\xff\xfe"}]}', "application/json", "not valid JSON"),
         (b"[" * 100_000 + b"]" * 100_000, "application/json", "not valid JSON"),
         (b'{"_fields_set": 1, "data": []}', "application/json", "not an images response|without any image data"),
+        (b"  \n  ", "text/plain", "answered with text/plain instead of JSON"),
+        (b'{"created": 1' + b"0" * 5000 + b', "data": []}', "application/json", "not valid JSON"),
+        (b'{"data": 5}', "application/json", "without any image data"),
+        (b'{"data": true}', "application/json", "without any image data"),
+        (b'{"data": [{"b64_json": "QUJD\\\\nrREVG"}]}', "application/json", "corrupt base64"),
     ],
-    ids=["html-page", "not-utf8", "deeply-nested", "sdk-private-key"],
+    ids=[
+        "html-page",
+        "not-utf8",
+        "deeply-nested",
+        "sdk-private-key",
+        "blank-text",
+        "huge-number",
+        "data-int",
+        "data-true",
+        "escaped-backslash",
+    ],
 )
 async def test_odd_answers_are_clear_bad_upstream_errors(
     openai_env, provider, progress, body, content_type, match
@@ -274,6 +289,20 @@ async def test_odd_answers_are_clear_bad_upstream_errors(
         await provider.generate(request(), progress)
 
     assert not info.value.retryable and len(openai_env.log) == 1
+
+
+@pytest.mark.parametrize("content_type", ["text/plain; charset=utf-8", "application/octet-stream", "text/html"])
+async def test_json_labelled_as_something_else_is_still_read(
+    openai_env, provider, progress, response_body, images, content_type: str
+) -> None:
+    # Some OpenAI-compatible servers send their JSON with another content type: the body decides, not the label.
+    picture = images.png((16, 16))
+    body = json.dumps(response_body(picture)).encode()
+    openai_env.expect_request(PATH).respond_with_data(b"\n " + body, content_type=content_type)
+
+    result = await provider.generate(request(), progress)
+
+    assert len(result.images) == 1 and result.images[0].data == picture
 
 
 async def test_a_connection_closed_before_content_length_is_a_connection_error(

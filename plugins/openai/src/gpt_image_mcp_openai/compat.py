@@ -16,7 +16,7 @@ import dataclasses
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -321,15 +321,19 @@ class OpenAICompatibleProvider(ImageProvider):
             context = dataclasses.replace(context, request_id=request_id)
             content_type = raw.headers.get("content-type", "")
             try:
-                if content_type and "json" not in content_type.lower():
-                    raise self._bad(
-                        f"{self.name} answered with {content_type.split(';')[0]} instead of JSON: is "
-                        f"{context.base_url_variable} ({context.base_url}) the API's address, not a web page or a "
-                        "proxy's?",
-                        context,
-                    )
                 async with aclosing(raw.iter_bytes()) as chunks:
-                    document = await read_json(chunks)
+                    head = b""
+                    if content_type and "json" not in content_type.lower():
+                        # Some compatible servers label JSON as text/plain: trust the body, not the label.
+                        head = await _body_start(chunks)
+                        if head.lstrip()[:1] not in (b"{", b"["):
+                            raise self._bad(
+                                f"{self.name} answered with {content_type.split(';')[0]} instead of JSON: is "
+                                f"{context.base_url_variable} ({context.base_url}) the API's address, not a web "
+                                "page or a proxy's?",
+                                context,
+                            )
+                    document = await read_json(_prepend(head, chunks))
             except TruncatedBodyError as exc:
                 if _framed(raw.headers):
                     # The answer arrived whole (a connection dropped mid-body raises in httpx): its JSON is broken.
@@ -344,7 +348,7 @@ class OpenAICompatibleProvider(ImageProvider):
                 ) from None
             except json.JSONDecodeError as exc:
                 raise self.translate(exc, context) from None
-            except (UnicodeDecodeError, RecursionError):
+            except (ValueError, RecursionError):  # bad UTF-8, numbers beyond Python's digit limit, deep nesting
                 raise self._bad(f"{self.name} sent a response that is not valid JSON", context) from None
             except (httpx2.RequestError, anyio.EndOfStream, ssl.SSLError) as exc:
                 kind = openai.APITimeoutError if isinstance(exc, httpx2.TimeoutException) else openai.APIConnectionError
@@ -426,8 +430,8 @@ class OpenAICompatibleProvider(ImageProvider):
         """Turn an `ImagesResponse` into an `ImageResult`, refusing anything that is not image data."""
         request_id = getattr(response, "_request_id", None)
         context = dataclasses.replace(context, request_id=request_id)
-        data = getattr(response, "data", None) or []
-        if not data:
+        data = getattr(response, "data", None)
+        if not data or not isinstance(data, list):
             raise self._bad(f"{self.name} answered without any image data", context)
         images = []
         for index, item in enumerate(data):
@@ -535,6 +539,23 @@ class OpenAICompatibleProvider(ImageProvider):
         ]
 
 
+async def _body_start(chunks: AsyncIterator[bytes]) -> bytes:
+    """The first chunks of a body, up to the first that is not blank (all of it when it is blank)."""
+    head = b""
+    async for chunk in chunks:
+        head += chunk
+        if head.strip():
+            break
+    return head
+
+
+async def _prepend(head: bytes, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if head:
+        yield head
+    async for chunk in chunks:
+        yield chunk
+
+
 def _framed(headers: Mapping[str, str]) -> bool:
     """Whether the body's end was announced (length or chunks), so that a body ending early is not a cut."""
     return "content-length" in headers or "chunked" in headers.get("transfer-encoding", "").lower()
@@ -543,7 +564,8 @@ def _framed(headers: Mapping[str, str]) -> bool:
 def _image_data_size(response: Any) -> int:
     """Bytes of image data (decoded or base64) in a response; unknown shapes count as large."""
     total = 0
-    for item in getattr(response, "data", None) or []:
+    data = getattr(response, "data", None)
+    for item in data if isinstance(data, list) else []:
         value = getattr(item, "b64_json", None)
         if value is not None and not isinstance(value, str | bytes):
             return INLINE_PARSE_BYTES + 1

@@ -32,6 +32,9 @@ _DATA_URL_PREFIX = re.compile(rb"data:[\w.+-]+/[\w.+-]+;base64,", re.IGNORECASE)
 #: How far into a blob starting with `data:` the comma that ends its prefix is looked for.
 _MAX_PREFIX = 256
 _QUOTE, _COLON, _BACKSLASH = ord('"'), ord(":"), ord("\\")
+#: One escape sequence; inside a blob only `\\/` (a slash) and `\\n`, `\\r`, `\\t` (dropped, like spaces) are taken.
+_ESCAPE = re.compile(rb"\\(.)", re.DOTALL)
+_UNESCAPED = {b"/": b"/", b"n": b"", b"r": b"", b"t": b""}
 _OUTSIDE, _IN_STRING, _AFTER_KEY = range(3)
 
 
@@ -63,6 +66,13 @@ def _match_end(pattern: re.Pattern[bytes], text: bytearray, pos: int) -> int:
     """Where `pattern` (which matches the empty string) stops matching from `pos`."""
     match = pattern.match(text, pos)
     return match.end() if match is not None else pos
+
+
+def _unescape(match: re.Match[bytes]) -> bytes:
+    replacement = _UNESCAPED.get(match.group(1))
+    if replacement is None:  # an escaped backslash or quote, \u...: not base64, keep the string as JSON text
+        raise _Fallback
+    return replacement
 
 
 def _odd_backslashes_at_end(data: bytes) -> bool:
@@ -112,8 +122,7 @@ class _Blob:
         if not last and _odd_backslashes_at_end(text):
             text, held = text[:-1], text[-1:]
         if b"\\" in text:
-            # A backslash left after these (an escaped backslash, \u...) fails the strict decode below.
-            text = text.replace(b"\\/", b"/").replace(b"\\n", b"").replace(b"\\r", b"").replace(b"\\t", b"")
+            text = _ESCAPE.sub(_unescape, text)  # one pass: `\\n` is an escaped backslash, then "n"
         if b" " in text:
             text = text.replace(b" ", b"")
         if text and self._padded:
