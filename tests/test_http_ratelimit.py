@@ -12,6 +12,7 @@ from gpt_image_mcp.errors import ConfigurationError
 from gpt_image_mcp.metrics import Metrics
 from gpt_image_mcp.ratelimit import (
     RATE_LIMITED_CODE,
+    FollowUpRounds,
     ToolCallRateLimiter,
     client_address,
     count_tool_calls,
@@ -146,6 +147,8 @@ def tool_call(request_id: object = 1) -> dict[str, object]:
         (b"", 0, False),
         (b"[1, 2, null]", 0, True),
         (b'"tools/call"', 0, False),
+        (b"[" * 5000 + b"]" * 5000, 0, False),  # nested too deep for json: nothing counted, the SDK answers 400
+        (b"[" * 5000, 0, False),
     ],
 )
 def test_count_tool_calls(body: bytes, count: int, batch: bool) -> None:
@@ -180,6 +183,44 @@ def test_client_address(peer: str, forwarded: list[str], client: str) -> None:
 def test_unknown_storage_scheme_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="RATE_LIMIT_STORAGE_URI"):
         ToolCallRateLimiter(10, 60, "nosuch://host")
+
+
+def test_count_tool_calls_collects_the_states_of_follow_up_rounds() -> None:
+    first, again = tool_call(1), tool_call(2)
+    again["params"]["requestState"] = "v1.sealed"
+    found = count_tool_calls(json.dumps([first, again]).encode())
+    assert (found.count, found.states) == (2, ("v1.sealed",))
+
+
+def test_a_follow_up_round_is_free_once_a_replay_is_charged(monkeypatch: pytest.MonkeyPatch) -> None:
+    rounds = FollowUpRounds(ttl=10, max_entries=2)
+    assert rounds.free_rounds(["a"]) == 1
+    assert rounds.free_rounds(["a"]) == 0  # the same state again: a replay
+    assert rounds.free_rounds(["b", "c"]) == 1  # full: beyond max_entries rounds are charged
+    now = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: now + 11)
+    assert rounds.free_rounds(["a"]) == 1  # forgotten after ttl
+
+
+@pytest.mark.anyio
+async def test_a_call_that_asks_the_user_is_charged_once_in_the_2026_protocol() -> None:
+    from mcp.client.session import ClientRequestContext
+    from mcp_types import ElicitRequestParams, ElicitResult
+
+    asked: list[str] = []
+
+    async def elicit(context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"size": "1536x1024", "quality": "low"})
+
+    with serve_app(max_requests_per_minute=1) as app:
+        async with Client(app.mcp, mode="auto", elicitation_callback=elicit) as client:
+            result = await client.call_tool("image_generate", {"prompt": "fox"})
+            assert not result.is_error and asked, result.content
+            assert (result.structured_content["images"][0]["width"]) == 1536
+            with pytest.raises(MCPError) as info:  # the limit of 1 was used by that one call, not before
+                await client.call_tool("image_generate", {"prompt": "fox", "size": "1024x1024", "quality": "low"})
+            assert info.value.code == RATE_LIMITED_CODE
 
 
 @pytest.mark.anyio

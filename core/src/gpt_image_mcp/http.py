@@ -43,6 +43,7 @@ from gpt_image_mcp.auth import BearerKey, bearer_token, challenge, token_fingerp
 from gpt_image_mcp.logs import request_id_var
 from gpt_image_mcp.metrics import get_metrics, record_auth_failure, record_rate_limited
 from gpt_image_mcp.ratelimit import (
+    FollowUpRounds,
     IPNetwork,
     ToolCallRateLimiter,
     client_address,
@@ -208,6 +209,7 @@ class GuardMiddleware:
         self.api_key = api_key
         self.metrics_key = metrics_key
         self.limiter = limiter
+        self.follow_ups = FollowUpRounds()
         self.max_body_bytes = max_body_bytes
         self.trusted_proxies = tuple(trusted_proxies)
 
@@ -260,9 +262,10 @@ class GuardMiddleware:
             return
         if self.limiter is not None:
             calls = count_tool_calls(body)
-            if calls.count:
+            cost = calls.count - self.follow_ups.free_rounds(calls.states) if calls.count else 0
+            if cost:
                 client = self._client(scope, token)
-                decision = await self.limiter.acquire(client, calls.count)
+                decision = await self.limiter.acquire(client, cost)
                 if not decision.allowed:
                     record_rate_limited()
                     logger.warning(

@@ -1,7 +1,8 @@
 """Per-client rate limit on MCP tool calls, with the `limits` library (moving window).
 
 - What counts: each JSON-RPC request with method `tools/call` in a POST body (a batch counts each of its
-  calls). initialize, tools/list, notifications, responses and GET/DELETE requests are not counted.
+  calls). initialize, tools/list, notifications, responses and GET/DELETE requests are not counted, nor the
+  follow-up rounds of a call that asked the user something (`FollowUpRounds`).
 - Who is a client: with `MCP_API_KEY` set, the (verified) bearer token, by its hash; otherwise the peer
   address. Unverified tokens are never used, or a caller could rotate made-up tokens to dodge the limit.
   `X-Forwarded-For` is believed only when the direct peer is one of `TRUSTED_PROXIES`; the client is then
@@ -14,6 +15,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import logging
@@ -36,11 +38,13 @@ RATE_LIMITED_CODE = -32029
 
 @dataclass(frozen=True)
 class ToolCalls:
-    """What one request body holds: how many tool calls, the ids of all its requests, whether it is a batch."""
+    """What one request body holds: how many tool calls, the ids of all its requests, whether it is a batch,
+    and the `requestState` each follow-up round of a call carries (2026-07-28 protocol)."""
 
     count: int
     request_ids: tuple[Any, ...] = ()
     batch: bool = False
+    states: tuple[str, ...] = ()
 
 
 def count_tool_calls(body: bytes) -> ToolCalls:
@@ -49,13 +53,47 @@ def count_tool_calls(body: bytes) -> ToolCalls:
         return ToolCalls(0)
     try:
         message = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deep: the SDK answers it
         return ToolCalls(0)
     messages = message if isinstance(message, list) else [message]
     requests = [item for item in messages if isinstance(item, dict) and isinstance(item.get("method"), str)]
-    count = sum(1 for item in requests if item["method"] == TOOLS_CALL)
+    calls = [item for item in requests if item["method"] == TOOLS_CALL]
     ids = tuple(item["id"] for item in requests if "id" in item)
-    return ToolCalls(count, ids, isinstance(message, list))
+    states = tuple(
+        state
+        for item in calls
+        if isinstance(params := item.get("params"), dict) and isinstance(state := params.get("requestState"), str)
+    )
+    return ToolCalls(len(calls), ids, isinstance(message, list), states)
+
+
+class FollowUpRounds:
+    """Which `tools/call` requests are follow-up rounds of a call already counted, so that a call is charged once.
+
+    In the 2026-07-28 protocol a call that asks the user something (elicitation, sampling) answers with the
+    question and a `requestState` the SDK seals; the client then sends the call again with the answers and that
+    state. The first round was charged; a state seen for the first time is free, a replayed one is charged. A
+    forged state is refused by the SDK before the tool runs, so it costs nothing upstream; at most `max_entries`
+    states are remembered (beyond that, rounds are charged again), for `ttl` seconds (the SDK's state lifetime).
+    """
+
+    def __init__(self, ttl: float = 600.0, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._seen: dict[str, float] = {}  # digest of a state -> when it may be forgotten, in insertion order
+
+    def free_rounds(self, states: Iterable[str]) -> int:
+        now = time.monotonic()
+        while self._seen and next(iter(self._seen.values())) <= now:
+            del self._seen[next(iter(self._seen))]
+        free = 0
+        for state in states:
+            digest = hashlib.sha256(state.encode()).hexdigest()
+            if digest in self._seen or len(self._seen) >= self.max_entries:
+                continue
+            self._seen[digest] = now + self.ttl
+            free += 1
+        return free
 
 
 def parse_networks(entries: Iterable[str]) -> tuple[IPNetwork, ...]:
