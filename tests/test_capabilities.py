@@ -60,3 +60,10 @@ def test_bad_user_files_are_configuration_errors(tmp_path: Path, content: str, m
 def test_missing_user_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="does not exist"):
         ModelTable.default().with_file(tmp_path / "nope.toml")
+
+
+def test_a_capabilities_file_that_is_not_text_is_a_configuration_error(tmp_path: Path) -> None:
+    path = tmp_path / "models.toml"
+    path.write_bytes(b"\xff\xfe[models]")
+    with pytest.raises(ConfigurationError, match="cannot be read"):
+        ModelTable.default().with_file(path)

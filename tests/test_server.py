@@ -103,6 +103,15 @@ async def test_invalid_arguments_are_tool_errors_naming_the_rule(offline_server,
     assert result.structured_content["ok"] is False
 
 
+@pytest.mark.parametrize("field", ["model", "size", "provider", "quality"])
+async def test_a_huge_argument_is_not_echoed_back_whole(offline_server, mode: str, field: str) -> None:
+    async with Client(offline_server, mode=mode) as client:
+        result = await client.call_tool("image_generate", {"prompt": "a fox", field: "x" * 500_000})
+    assert result.is_error
+    assert "500,000 characters" in result.content[0].text
+    assert len(result.model_dump_json()) < 3000
+
+
 async def test_wrong_argument_types_are_tool_errors(offline_server, mode: str) -> None:
     async with Client(offline_server, mode=mode) as client:
         result = await client.call_tool("image_generate", {"prompt": "a fox", "n": "many"})

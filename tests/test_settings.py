@@ -74,3 +74,26 @@ def test_mcp_api_key_is_trimmed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MCP_API_KEY", "abcdefgh\n")
     settings = load_settings()
     assert settings.mcp_api_key is not None and settings.mcp_api_key.get_secret_value() == "abcdefgh"
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_a_blank_host_binds_loopback_not_every_interface(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("HOST", value)
+    monkeypatch.setenv("PORT", "")
+    settings = load_settings()
+    assert (settings.host, settings.port) == ("127.0.0.1", 3000)
+    monkeypatch.setenv("HOST", " 0.0.0.0 ")
+    assert load_settings().host == "0.0.0.0"
+
+
+def test_env_files_that_cannot_be_read_are_clear_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    binary = tmp_path / "binary.env"
+    binary.write_bytes(b"\xff\xfe\x00PORT=1\x80")
+    with pytest.raises(ConfigurationError, match="is not UTF-8 text"):
+        load_settings(binary)
+    with pytest.raises(ConfigurationError, match="is not a file"):
+        load_settings(tmp_path)
+    (tmp_path / ".env").write_bytes(b"\xff\xfe")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigurationError, match=r"env file \.env is not UTF-8 text"):
+        load_settings()

@@ -113,7 +113,7 @@ class ModelTable:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise ConfigurationError(f"model capabilities file {path} does not exist") from exc
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigurationError(f"model capabilities file {path} cannot be read: {exc}") from exc
         models = data.get("models")
         if not isinstance(models, dict):

@@ -9,6 +9,21 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+#: The most characters of a caller's value that a message or a structured field echoes back.
+ECHO_LIMIT = 100
+
+
+def brief(value: object, limit: int = ECHO_LIMIT) -> str:
+    """`repr(value)` for a message, cut to `limit` characters: a 500 KB argument is never sent back whole."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(str(value)):,} characters)"
+
+
+def _cut(value: str | None, limit: int = 2 * ECHO_LIMIT) -> str | None:
+    return value if value is None or len(value) <= limit else f"{value[:limit]}..."
+
 
 class ImageMCPError(Exception):
     """Base class: a failure with a user-facing message and structured fields."""
@@ -40,10 +55,10 @@ class ImageMCPError(Exception):
             "code": self.code,
             "message": self.message,
             "retryable": self.retryable,
-            "provider": self.provider,
-            "model": self.model,
+            "provider": _cut(self.provider),
+            "model": _cut(self.model),
             "http_status": self.http_status,
-            "request_id": self.request_id,
+            "request_id": _cut(self.request_id),
             "retry_after": self.retry_after,
         }
         return {key: value for key, value in fields.items() if value is not None or key == "retryable"}

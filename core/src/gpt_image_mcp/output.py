@@ -192,8 +192,9 @@ def _info(
 
 
 def error_result(error: ImageMCPError) -> CallToolResult:
-    info = ErrorInfo(**error.to_dict())
-    output = ImageToolOutput(ok=False, provider=error.provider, model=error.model, error=info)
+    fields = error.to_dict()
+    info = ErrorInfo(**fields)
+    output = ImageToolOutput(ok=False, provider=fields.get("provider"), model=fields.get("model"), error=info)
     hint = " (retryable)" if error.retryable else ""
     return CallToolResult(
         content=[TextContent(type="text", text=f"Error [{error.code}]{hint}: {error.message}")],

@@ -21,6 +21,7 @@ from gpt_image_mcp.errors import (
     ImageMCPError,
     InvalidRequestError,
     UnsupportedOperationError,
+    brief,
 )
 from gpt_image_mcp.plugins import PluginSelection, Registry, load_registry
 from gpt_image_mcp.progress import Progress
@@ -154,7 +155,7 @@ class ImageService:
         key = name.strip().lower()
         if key not in self.providers:
             raise InvalidRequestError(
-                f"provider {name!r} is not enabled; enabled providers: {', '.join(self.providers)}"
+                f"provider {brief(name)} is not enabled; enabled providers: {', '.join(self.providers)}"
             )
         return self.providers[key]
 
@@ -181,11 +182,11 @@ class ImageService:
                 f"model {name} is not served by provider {provider.name}; its models: {served}", model=name
             )
         if provider.accepts_unknown_models:
-            note = f"model {name} is not in the capability table, so only generic checks were made"
+            note = f"model {brief(name)} is not in the capability table, so only generic checks were made"
             logger.warning(note)
             return name, None, [note]
         raise InvalidRequestError(
-            f"unknown model {name!r} for provider {provider.name}; use one of: {served}", model=name
+            f"unknown model {brief(name)} for provider {provider.name}; use one of: {served}", model=name
         )
 
     # -- the call path ---------------------------------------------------------------------------------
@@ -381,7 +382,7 @@ class ImageService:
             sink = self.registry.sinks.get(name)
             if sink is None:
                 raise InvalidRequestError(
-                    f"output sink {name!r} is not available; available sinks: {', '.join(self.registry.sinks)}"
+                    f"output sink {brief(name)} is not available; available sinks: {', '.join(self.registry.sinks)}"
                 )
             chosen.append((name, sink))
         return chosen

@@ -7,6 +7,7 @@ environment so they see it too.
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import os
 import re
@@ -31,7 +32,10 @@ def _env(*names: str) -> AliasChoices:
 class Settings(BaseSettings):
     """Every core setting. Field docs double as the configuration reference."""
 
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", validate_default=True)
+    # A variable set to nothing (or spaces) counts as unset: `HOST=` must not bind every interface.
+    model_config = SettingsConfigDict(
+        case_sensitive=False, extra="ignore", validate_default=True, env_ignore_empty=True
+    )
 
     provider: CommaList = Field(
         default_factory=list,
@@ -255,6 +259,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"{entry!r} is not an IP address or network") from exc
         return value
 
+    @field_validator("host", mode="before")
+    @classmethod
+    def _bind_address(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip() or "127.0.0.1"  # blank would bind every interface
+        return value
+
     @field_validator("log_format", mode="before")
     @classmethod
     def _normalise_format(cls, value: Any) -> Any:
@@ -337,6 +348,13 @@ def load_env_file(env_file: Path | None = None) -> None:
 
     path = env_file or Path(os.environ.get("GPT_IMAGE_MCP_ENV_FILE", ".env"))
     if env_file is not None and not path.is_file():
-        raise ConfigurationError(f"env file {path} does not exist")
-    if path.is_file():
-        load_dotenv(path, override=False)
+        raise ConfigurationError(f"env file {path} {'is not a file' if path.exists() else 'does not exist'}")
+    if not path.is_file():
+        return
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"env file {path} is not UTF-8 text: is it the right file?") from None
+    except OSError as exc:
+        raise ConfigurationError(f"env file {path} cannot be read: {exc.strerror or exc}") from None
+    load_dotenv(stream=io.StringIO(text), override=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from gpt_image_mcp.capabilities import ModelCapabilities, SizeRules
-from gpt_image_mcp.errors import InvalidRequestError, UnsupportedOperationError
+from gpt_image_mcp.errors import InvalidRequestError, UnsupportedOperationError, brief
 from gpt_image_mcp.types import EditRequest, ImageOptions, Operation
 
 _SIZE_PATTERN = re.compile(r"^\s*(\d{1,6})\s*[x×X*]\s*(\d{1,6})\s*$")
@@ -30,7 +30,7 @@ def normalise_size(size: str | None) -> str | None:
     match = _SIZE_PATTERN.match(size)
     if not match:
         raise InvalidRequestError(
-            f"size {size!r} is not a size: write it as WIDTHxHEIGHT, e.g. 1024x1024 or 1536x1024, or 'auto'"
+            f"size {brief(size)} is not a size: write it as WIDTHxHEIGHT, e.g. 1024x1024 or 1536x1024, or 'auto'"
         )
     return f"{int(match.group(1))}x{int(match.group(2))}"
 
@@ -104,7 +104,7 @@ def _choice_problem(field: str, value: str | None, allowed: list[str], model: st
         return []
     if not allowed:
         return [f"{field} is not supported by {model}; leave it out"]
-    return [f"{field} {value!r} is not accepted by {model}; use one of {', '.join(allowed)}"]
+    return [f"{field} {brief(value)} is not accepted by {model}; use one of {', '.join(allowed)}"]
 
 
 def check_request(request: ImageOptions, operation: Operation, caps: ModelCapabilities | None) -> None:
