@@ -254,3 +254,23 @@ def test_a_skipped_plugin_is_a_readiness_warning_not_a_problem() -> None:
 async def test_a_wrong_field_is_an_invalid_request_naming_it() -> None:
     with pytest.raises(InvalidRequestError, match="invalid generate request: options: Extra inputs are not permitted"):
         await service_with().generate(prompt="fox", options={"steps": 4})
+
+
+def test_fallback_providers_are_kept_when_nothing_is_configured() -> None:
+    service = service_with(Keyed(key=None), fallback_providers="keyed")
+    assert list(service.providers) == ["offline", "keyed"]
+
+
+def test_readiness_checks_every_provider_used_and_the_default_model() -> None:
+    from gpt_image_mcp.http import readiness_problems
+
+    class Unconfigured(Keyed):
+        name = "unconfigured"
+
+        def configuration_problems(self) -> list[str]:
+            return ["UNCONFIGURED_KEY is not set"]
+
+    service = service_with(Unconfigured(), provider="offline", fallback_providers="unconfigured")
+    assert readiness_problems(service) == ["unconfigured: UNCONFIGURED_KEY is not set"]
+    (problem,) = readiness_problems(service_with(provider="offline", default_model="nope"))
+    assert problem.startswith("offline: its default model cannot be used (DEFAULT_MODEL?): unknown model 'nope'")

@@ -68,9 +68,18 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 
 
 def readiness_problems(service: ImageService) -> list[str]:
-    """Why the server cannot serve real calls yet (empty when ready)."""
-    provider = service.providers[service.default_provider]
-    problems = [f"{provider.name}: {problem}" for problem in provider.configuration_problems()]
+    """Why the server cannot serve real calls yet (empty when ready): a provider it uses (the default one and the
+    others of PROVIDER / FALLBACK_PROVIDERS) that is not configured or whose default model it cannot serve, a
+    default sink that is missing or not configured."""
+    from gpt_image_mcp.errors import ImageMCPError
+
+    problems = []
+    for provider in service.providers.values():
+        problems += [f"{provider.name}: {problem}" for problem in provider.configuration_problems()]
+        try:
+            service.resolve_model(provider, None)
+        except ImageMCPError as exc:
+            problems.append(f"{provider.name}: its default model cannot be used (DEFAULT_MODEL?): {exc.message}")
     for name in service.settings.default_sinks:
         sink = service.registry.sinks.get(name)
         if sink is None:

@@ -136,7 +136,7 @@ class ImageService:
             "No image provider is configured: using the offline provider, which draws placeholder images. "
             "Set PROVIDER and its credentials (e.g. OPENAI_API_KEY) for real images."
         )
-        return {OFFLINE: available[OFFLINE]}
+        return {OFFLINE: available[OFFLINE]} | {name: available[name] for name in self.settings.fallback_providers}
 
     def _not_installed(self, setting: str, unknown: list[str]) -> str:
         message = f"{setting} names {', '.join(unknown)}, which is not installed. Installed providers: "

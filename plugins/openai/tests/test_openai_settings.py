@@ -74,6 +74,16 @@ def test_invalid_numbers_name_their_variable(monkeypatch, api_key) -> None:
     assert all(api_key not in p for p in problems)
 
 
+@pytest.mark.parametrize("url", ["notaurl", "api.openai.com/v1", "ftp://host/v1", "http://"])
+def test_a_base_url_that_is_no_http_url_is_a_configuration_problem(monkeypatch, api_key, url: str) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+
+    (problem,) = OpenAIProvider().configuration_problems()
+
+    assert problem.startswith("OPENAI_BASE_URL: must be an http(s) URL such as https://api.openai.com/v1")
+
+
 def test_blank_base_url_means_the_default(monkeypatch, api_key) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", api_key)
     monkeypatch.setenv("OPENAI_BASE_URL", "")

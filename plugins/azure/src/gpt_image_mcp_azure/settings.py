@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
-from gpt_image_mcp_openai.settings import ApiKeySettings, env
+from gpt_image_mcp_openai.settings import ApiKeySettings, env, http_url
 from pydantic import Field, SecretStr, field_validator
 
 DEFAULT_API_VERSION = "2025-04-01-preview"
@@ -89,10 +88,7 @@ class AzureSettings(ApiKeySettings):
     def _check_endpoint(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be an http(s) URL such as https://my-resource.openai.azure.com")
-        return _ROUTE_SUFFIX.sub("", value.strip())
+        return _ROUTE_SUFFIX.sub("", http_url(value, "https://my-resource.openai.azure.com"))
 
     @field_validator("deployment", "model", "client_id", "api_version")
     @classmethod

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from gpt_image_mcp_openai.settings import ApiKeySettings, env
+from gpt_image_mcp_openai.settings import ApiKeySettings, env, http_url
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
@@ -99,12 +99,7 @@ class CustomSettings(ApiKeySettings):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL such as http://localhost:4000/v1")
-        return value.strip().rstrip("/")
+        return http_url(value, "http://localhost:4000/v1") if value is not None else None
 
     @field_validator("models", "fetch_hosts", mode="before")
     @classmethod

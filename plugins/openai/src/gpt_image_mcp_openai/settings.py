@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -18,6 +19,15 @@ def env(*names: str) -> AliasChoices:
     would also read stray variables such as PROJECT, TIMEOUT or API_KEY.
     """
     return AliasChoices(*(name for name in names if name.isupper()))
+
+
+def http_url(value: str, example: str) -> str:
+    """`value` stripped, without a trailing slash, when it is an http(s) URL with a host; else a ValueError."""
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http(s) URL such as {example}")
+    return value.rstrip("/")
 
 
 def read_key_file(path: Path, variable: str) -> SecretStr:
@@ -110,6 +120,11 @@ class OpenAISettings(ApiKeySettings):
         validation_alias=env("default_model", "DEFAULT_MODEL"),
         description="Core's DEFAULT_MODEL, read here only to pick the model provider_validate checks.",
     )
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str | None) -> str | None:
+        return http_url(value, "https://api.openai.com/v1") if value is not None else None
 
     @property
     def effective_base_url(self) -> str:

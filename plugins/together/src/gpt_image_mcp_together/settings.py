@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gpt_image_mcp_openai.settings import ApiKeySettings, env
+from gpt_image_mcp_openai.settings import ApiKeySettings, env, http_url
 from pydantic import Field, SecretStr, field_validator
 
 DEFAULT_BASE_URL = "https://api.together.xyz/v1"
@@ -36,7 +36,4 @@ class TogetherSettings(ApiKeySettings):
     @field_validator("base_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http(s) URL such as https://api.together.xyz/v1")
-        return value
+        return http_url(value, "https://api.together.xyz/v1")
