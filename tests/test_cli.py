@@ -172,3 +172,18 @@ def test_config_check_reports_unknown_and_unconfigured_default_sinks() -> None:
     result = run("config", "check", env={"DEFAULT_SINKS": "inlin,s3"})
     assert result.returncode == 2
     assert "DEFAULT_SINKS names 'inlin'" in result.stderr and "S3_BUCKET" in result.stderr
+
+
+def test_a_port_in_use_or_a_host_that_is_not_here_exits_2_before_serving(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        busy = run("serve", "--transport", "http", "--port", port, cwd=tmp_path)
+    assert busy.returncode == 2 and "Traceback" not in busy.stderr
+    assert f"HOST 127.0.0.1 / PORT {port}: Address already in use (another server is listening there" in busy.stderr
+    assert "Serving MCP on" not in busy.stderr
+    unknown = run("serve", "--transport", "http", "--host", "no-such-host.invalid", "--port", port, cwd=tmp_path)
+    assert unknown.returncode == 2 and "cannot resolve 'no-such-host.invalid'" in unknown.stderr

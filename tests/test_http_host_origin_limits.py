@@ -43,7 +43,13 @@ def test_configured_hosts_and_origins_are_accepted_others_rejected() -> None:
         # Bound to loopback: the loopback names still work (a reverse proxy on the same machine, local tools).
         assert list_tools(http, app.base).status_code == 200
 
+        # Any port includes none (a reverse proxy on 80/443 sends no port); names are case-insensitive.
+        assert list_tools(http, app.base, host="proxy.internal").status_code == 200
+        assert list_tools(http, app.base, host="MCP.Example.COM").status_code == 200
+        assert list_tools(http, app.base, origin="https://APP.example.com").status_code == 200
+
         assert list_tools(http, app.base, host="other.example.com").status_code == 421
+        assert list_tools(http, app.base, host="proxy.internal.attacker:80").status_code == 421
         assert list_tools(http, app.base, host="mcp.example.com.attacker.example").status_code == 421
         assert list_tools(http, app.base, origin="https://evil.example").status_code == 403
         assert list_tools(http, app.base, origin="http://app.example.com").status_code == 403
@@ -59,7 +65,7 @@ def test_transport_security_settings() -> None:
     assert transport_security(load_settings()) is None  # the SDK's loopback defaults apply
     configured = transport_security(load_settings(allowed_hosts="mcp.example.com"))
     assert configured is not None and configured.enable_dns_rebinding_protection
-    assert configured.allowed_hosts == ["mcp.example.com", *LOOPBACK_HOSTS]
+    assert configured.allowed_hosts == ["mcp.example.com", *LOOPBACK_HOSTS, "127.0.0.1", "localhost", "[::1]"]
     public = transport_security(load_settings(host="0.0.0.0", allowed_hosts="mcp.example.com"))
     assert public is not None and public.allowed_hosts == ["mcp.example.com"]
     with pytest.raises(ConfigurationError, match="ALLOWED_HOSTS"):

@@ -108,6 +108,7 @@ def test_credential_shapes_are_masked(text: str, expected: str) -> None:
         "the sha256 is 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
         "size 1024x1024, quality high, a secret garden at dusk",
         "cannot create output folder /etc/passwd: File exists",
+        "no OpenAI API key: set OPENAI_API_KEY (or OPENAI_API_KEY_FILE)",  # advice, not a value
         r"cannot read C:\\keys\\token: Permission denied",
     ],
 )

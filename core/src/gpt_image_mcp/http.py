@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import logging
+import os
 import re
 import signal
 import socket
@@ -124,14 +126,20 @@ def transport_security(settings: Settings) -> TransportSecuritySettings | None:
     if not settings.allowed_hosts and not settings.allowed_origins:
         return None
     loopback = is_loopback(settings.host)
-    hosts = [*settings.allowed_hosts, *(LOOPBACK_HOSTS if loopback else [])]
-    origins = [*settings.allowed_origins, *(LOOPBACK_ORIGINS if loopback else [])]
+    hosts = _with_bare_names([*settings.allowed_hosts, *(LOOPBACK_HOSTS if loopback else [])])
+    origins = _with_bare_names([*settings.allowed_origins, *(LOOPBACK_ORIGINS if loopback else [])])
     if not hosts:
         raise ConfigurationError(
             "ALLOWED_ORIGINS is set but ALLOWED_HOSTS is empty, so every request would be refused: list the host "
             "names clients use to reach this server in ALLOWED_HOSTS (e.g. mcp.example.com or mcp.example.com:*)"
         )
     return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
+
+
+def _with_bare_names(entries: list[str]) -> list[str]:
+    """Lower-cased entries, each `name:*` also as `name`: "any port" includes none (a proxy on 80/443 sends none)."""
+    names = [entry.strip().lower() for entry in entries if entry.strip()]
+    return list(dict.fromkeys([*names, *(name[:-2] for name in names if name.endswith(":*"))]))
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -226,6 +234,8 @@ class GuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # Host names are case-insensitive; the SDK's Host/Origin checks compare exactly.
+        scope = {**scope, "headers": [(k, v.lower() if k in (b"host", b"origin") else v) for k, v in scope["headers"]]}
         incoming = (_header(scope, b"x-request-id") or b"").decode("latin-1")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex[:16]
         token = request_id_var.set(request_id)
@@ -412,6 +422,8 @@ def uvicorn_config(app: ASGIApp, settings: Settings, **overrides: Any) -> uvicor
         "log_config": None,
         "proxy_headers": False,
         "server_header": False,
+        # One line per request only when debugging (uvicorn's log level would bring them back at info).
+        "access_log": settings.log_level == "debug",
         "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
     }
     options.update(overrides)
@@ -494,6 +506,7 @@ def run_http(server: MCPServer, service: ImageService, settings: Settings) -> No
     """Serve until SIGTERM/SIGINT, then close the providers' clients in the same event loop they were made in."""
     import asyncio
 
+    check_bindable(settings.host, settings.port)
     app = build_http_app(server, service, settings)
     logger.info("Serving MCP on http://%s:%d%s", settings.host, settings.port, MCP_PATH)
     uv_server = graceful_server(uvicorn_config(app, settings), app.state.in_flight)
@@ -505,6 +518,29 @@ def run_http(server: MCPServer, service: ImageService, settings: Settings) -> No
             await service.aclose()
 
     asyncio.run(serve())
+
+
+def check_bindable(host: str, port: int) -> None:
+    """`ConfigurationError` (exit 2, one line) when `host:port` cannot be listened on: a port in use, an address
+    that is not this machine's, a name that does not resolve. uvicorn would log a traceback-like error instead,
+    after announcing the server, and exit 3."""
+    from gpt_image_mcp.errors import ConfigurationError
+
+    where = f"HOST {host} / PORT {port}"
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigurationError(f"{where}: cannot resolve {host!r}: {exc.strerror}") from None
+    for family, kind, proto, _, address in dict.fromkeys(addresses):
+        with socket.socket(family, kind, proto) as probe:
+            if os.name != "nt":
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                hint = " (another server is listening there: stop it or choose another PORT)"
+                reason = exc.strerror or str(exc)
+                raise ConfigurationError(f"{where}: {reason}{hint if exc.errno == errno.EADDRINUSE else ''}") from None
 
 
 def run_in_thread(app: ASGIApp, settings: Settings, sock: socket.socket) -> tuple[uvicorn.Server, threading.Thread]:

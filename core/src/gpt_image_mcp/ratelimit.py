@@ -161,7 +161,12 @@ class ToolCallRateLimiter:
         try:
             storage = _throttled_memory_storage() if uri == "async+memory://" else storage_from_string(uri)
         except LimitsConfigurationError as exc:
-            raise ConfigurationError(f"RATE_LIMIT_STORAGE_URI: {exc}") from exc
+            # The URI may hold a password: name its scheme only.
+            scheme = uri.removeprefix("async+").split("://", 1)[0]
+            raise ConfigurationError(
+                f"RATE_LIMIT_STORAGE_URI: storage {scheme!r} cannot be used ({type(exc).__name__}); use memory:// "
+                "or redis://host:6379 (pip install 'limits[async-redis]')"
+            ) from exc
         self.storage = storage
         self.strategy = MovingWindowRateLimiter(storage)
 

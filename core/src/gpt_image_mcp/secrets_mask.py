@@ -53,10 +53,13 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), MASK),
     # Passwords in URLs: scheme://user:password@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s/:@]*:)[^\s@/]+@"), rf"\1{MASK}@"),
-    # key: value, key=value, "key": "value" (also api-key header lines and query strings); not a file name
+    # key: value, key=value, "key": "value" (also api-key header lines and query strings), for values of at least
+    # six characters like every secret ("API key: set OPENAI_API_KEY" keeps its advice); not a file name
     # followed by an error ("cannot create /etc/passwd: File exists").
     (
-        re.compile(rf"(?i)(?<![A-Za-z0-9_/\\])({_KEY_NAMES})(?![A-Za-z0-9_])(\"?'?\s*[:=]\s*\"?'?)([^\s\"',;&)}}\]]+)"),
+        re.compile(
+            rf"(?i)(?<![A-Za-z0-9_/\\])({_KEY_NAMES})(?![A-Za-z0-9_])(\"?'?\s*[:=]\s*\"?'?)([^\s\"',;&)}}\]]{{6,}})"
+        ),
         rf"\1\2{MASK}",
     ),
 )
