@@ -135,6 +135,27 @@ def test_metrics_listener_serves_the_current_registry(fresh_metrics: Metrics) ->
     assert sample(parse_metrics(text), "gpt_image_mcp_http_rate_limited_requests_total") == 3
 
 
+def test_metrics_listener_asks_for_the_metrics_key_and_serves_only_metrics(fresh_metrics: Metrics) -> None:
+    from pydantic import SecretStr
+
+    port = free_port()
+    server = start_metrics_listener(port, api_key=SecretStr("metrics-key-0123456789"))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        missing = httpx2.get(f"{base}/metrics")
+        wrong = httpx2.get(f"{base}/metrics", headers={"authorization": "Bearer nope"})
+        right = httpx2.get(f"{base}/metrics", headers={"authorization": "Bearer metrics-key-0123456789"})
+        elsewhere = httpx2.get(f"{base}/", headers={"authorization": "Bearer metrics-key-0123456789"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
+    assert wrong.status_code == 401 and 'error="invalid_token"' in wrong.headers["www-authenticate"]
+    assert right.status_code == 200 and "gpt_image_mcp_http_auth_failures_total" in right.text
+    assert elsewhere.status_code == 404
+    assert sample(parse_metrics(right.text), "gpt_image_mcp_http_auth_failures_total", endpoint="metrics") == 2
+
+
 @pytest.mark.anyio
 async def test_stdio_server_with_metrics_port(tmp_path: Path) -> None:
     port = free_port()

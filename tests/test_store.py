@@ -50,6 +50,8 @@ def test_a_file_in_the_way_falls_back_to_a_private_folder(tmp_path: Path) -> Non
     (tmp_path / "blocker").write_text("not a folder")
     store = ImageStore(tmp_path / "blocker" / "s")
     assert store.folder != tmp_path / "blocker" / "s"
+    assert store.folder_problem == f"image store folder {tmp_path / 'blocker' / 's'} is not writable"
+    assert ImageStore(tmp_path / "fine").folder_problem is None
     record = store.put(image(), provider="p", model="m")
     assert store.read(record.id) is not None
 

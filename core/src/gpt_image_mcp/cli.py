@@ -90,7 +90,7 @@ def _serve(settings: Settings) -> None:
             from gpt_image_mcp.metrics import start_metrics_listener
 
             try:
-                start_metrics_listener(settings.metrics_port)
+                start_metrics_listener(settings.metrics_port, api_key=settings.metrics_api_key)
             except OSError as exc:
                 _fail(f"METRICS_PORT {settings.metrics_port}: {exc.strerror or exc}")
             logging.getLogger(__name__).info("Metrics on http://127.0.0.1:%d/metrics", settings.metrics_port)

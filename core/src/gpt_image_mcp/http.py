@@ -99,6 +99,8 @@ def readiness_warnings(service: ImageService) -> list[str]:
     warnings = [
         f"plugin {info.name} failed and was skipped: {info.error}" for info in service.registry.failed_plugins()
     ]
+    if service.store.folder_problem:
+        warnings.append(f"{service.store.folder_problem}: images are kept in {service.store.folder} (temporary)")
     if service.store.write_problem:
         warnings.append(f"{service.store.write_problem}; new images are kept in memory only")
     return warnings

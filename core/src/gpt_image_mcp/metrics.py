@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
+    from pydantic import SecretStr
 
     from gpt_image_mcp.errors import ImageMCPError
     from gpt_image_mcp.types import ImageResult
@@ -241,9 +243,45 @@ def record_auth_failure(endpoint: str) -> None:
     get_metrics().auth_failures.labels(endpoint).inc()
 
 
-def start_metrics_listener(port: int, host: str = "127.0.0.1") -> Any:
-    """Serve the current metrics on http://host:port/ from a daemon thread; returns the server object."""
-    from prometheus_client import start_http_server
+def start_metrics_listener(port: int, host: str = "127.0.0.1", api_key: SecretStr | None = None) -> Any:
+    """Serve the current metrics on http://host:port/metrics from daemon threads; returns the server object.
 
-    server, _thread = start_http_server(port, addr=host, registry=get_metrics().registry)
+    With `api_key` (METRICS_API_KEY) a scrape must send `Authorization: Bearer <key>`, as on the HTTP transport's
+    /metrics; any other path is 404.
+    """
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    from prometheus_client import make_wsgi_app
+
+    from gpt_image_mcp.auth import BearerKey, bearer_token, challenge
+
+    exposition = make_wsgi_app(get_metrics().registry)
+    key = BearerKey.optional(api_key)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != "/metrics":
+            start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"metrics are at /metrics\n"]
+        authorization = environ.get("HTTP_AUTHORIZATION")
+        token = bearer_token(authorization.encode("latin-1") if authorization else None)
+        if key is not None and not key.matches(token):
+            record_auth_failure("metrics")
+            headers = [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("WWW-Authenticate", challenge(token is not None)),
+            ]
+            start_response("401 Unauthorized", headers)
+            return [b"METRICS_API_KEY is required: Authorization: Bearer <key>\n"]
+        return exposition(environ, start_response)
+
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # stderr is for the server's own log lines
+            pass
+
+    server = make_server(host, port, app, Server, handler_class=QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics-listener", daemon=True).start()
     return server

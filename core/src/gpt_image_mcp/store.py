@@ -87,6 +87,8 @@ class ImageStore:
 
     def __init__(self, folder: Path, *, max_count: int = 500, max_bytes: int = 2 * 1024**3) -> None:
         self.folder = _usable_folder(folder)
+        #: Why the configured folder is not the one in use (it could not be written), else None.
+        self.folder_problem = None if self.folder == folder else f"image store folder {folder} is not writable"
         self.max_count = max_count
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
