@@ -278,3 +278,26 @@ async def test_the_in_process_storage_sweeps_at_most_once_a_second_and_still_fre
     assert (await limiter.acquire("b")).allowed
     await anyio.sleep(0.2)
     assert len(limiter.storage.events) == 1  # only "b" is left
+
+
+def _initialize(http: httpx2.Client, base: str, request_id: int) -> httpx2.Response:
+    body = {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
+    }
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+    return http.post(f"{base}/mcp", json=body, headers=headers)
+
+
+def test_new_sessions_are_limited_per_client_and_in_all() -> None:
+    with serve_app(max_sessions_per_minute=2, max_sessions=3) as app, httpx2.Client() as http:
+        assert [_initialize(http, app.base, i).status_code for i in (1, 2)] == [200, 200]
+        refused = _initialize(http, app.base, 3)
+        assert refused.status_code == 429 and "retry-after" in refused.headers
+        assert refused.json()["error"]["code"] == RATE_LIMITED_CODE
+        assert "at most 2 new sessions per 60 s per client" in refused.json()["error"]["message"]
+        assert provider_list(http, app.base).status_code == 200  # tool calls have their own budget
+    with serve_app(max_sessions=2) as app, httpx2.Client() as http:
+        assert [_initialize(http, app.base, i).status_code for i in (1, 2, 3)] == [200, 200, 503]

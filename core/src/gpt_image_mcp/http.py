@@ -45,6 +45,7 @@ from gpt_image_mcp.auth import BearerKey, bearer_token, challenge, token_fingerp
 from gpt_image_mcp.logs import request_id_var
 from gpt_image_mcp.metrics import get_metrics, record_auth_failure, record_rate_limited
 from gpt_image_mcp.ratelimit import (
+    NAMESPACE,
     FollowUpRounds,
     IPNetwork,
     ToolCallRateLimiter,
@@ -220,6 +221,7 @@ class GuardMiddleware:
         metrics_key: BearerKey | None,
         limiter: ToolCallRateLimiter | None,
         max_body_bytes: int,
+        session_limiter: ToolCallRateLimiter | None = None,
         trusted_proxies: Sequence[IPNetwork] = (),
         in_flight: InFlight | None = None,
     ) -> None:
@@ -228,6 +230,7 @@ class GuardMiddleware:
         self.api_key = api_key
         self.metrics_key = metrics_key
         self.limiter = limiter
+        self.session_limiter = session_limiter
         self.follow_ups = FollowUpRounds()
         self.max_body_bytes = max_body_bytes
         self.trusted_proxies = tuple(trusted_proxies)
@@ -281,28 +284,30 @@ class GuardMiddleware:
         except BodyTooLarge:
             await self._too_large(scope, receive, send)
             return
-        if self.limiter is not None:
-            calls = count_tool_calls(body)
-            cost = calls.count - self.follow_ups.free_rounds(calls.states) if calls.count else 0
-            if cost:
-                client = self._client(scope, token)
-                decision = await self.limiter.acquire(client, cost)
-                if not decision.allowed:
-                    record_rate_limited()
-                    logger.warning(
-                        "Rate limit: refused %d tool call(s) from %s; retry after %d s",
-                        calls.count,
-                        client,
-                        decision.retry_after,
-                    )
-                    body_out = rate_limited_body(
-                        calls, self.limiter.limit, self.limiter.window_seconds, decision.retry_after
-                    )
-                    headers = {"Retry-After": str(decision.retry_after)}
-                    await _json(429, body_out, headers)(scope, receive, send)
-                    return
+        refusal = await self._rate_limit(body, scope, token)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
         with self.in_flight.track():
             await self.app(scope, _replay(body, receive), send)
+
+    async def _rate_limit(self, body: bytes, scope: Scope, token: bytes | None) -> Response | None:
+        """The 429 for a body beyond its client's limit on new sessions or on tool calls; None lets it through."""
+        calls = count_tool_calls(body)
+        cost = calls.count - self.follow_ups.free_rounds(calls.states) if calls.count else 0
+        for limiter, amount in ((self.session_limiter, calls.sessions), (self.limiter, cost)):
+            if limiter is None or not amount:
+                continue
+            client = self._client(scope, token)
+            decision = await limiter.acquire(client, amount)
+            if decision.allowed:
+                continue
+            wait = decision.retry_after
+            record_rate_limited()
+            logger.warning("Rate limit: refused %d %s from %s; retry after %d s", amount, limiter.what, client, wait)
+            refused = rate_limited_body(calls, limiter.limit, limiter.window_seconds, wait, limiter.what)
+            return _json(429, refused, {"Retry-After": str(wait)})
+        return None
 
     def _client(self, scope: Scope, token: bytes | None) -> str:
         if self.api_key is not None and token is not None:  # verified above
@@ -391,11 +396,14 @@ def build_http_app(server: MCPServer, service: ImageService, settings: Settings)
         max_request_body_size=settings.max_request_bytes,
         stateless_http=settings.http_stateless,
         json_response=settings.http_json_response,
+        max_sessions=settings.max_sessions,
+        session_idle_timeout=settings.session_idle_timeout_seconds,
     )
-    limiter = ToolCallRateLimiter(
-        settings.max_requests_per_minute,
-        settings.rate_limit_window_seconds,
-        settings.rate_limit_storage_uri.get_secret_value(),
+    storage = settings.rate_limit_storage_uri.get_secret_value()
+    window = settings.rate_limit_window_seconds
+    limiter = ToolCallRateLimiter(settings.max_requests_per_minute, window, storage)
+    sessions = ToolCallRateLimiter(
+        settings.max_sessions_per_minute, window, storage, what="new sessions", namespace=f"{NAMESPACE}:sessions"
     )
     app.state.in_flight = InFlight()
     app.add_middleware(
@@ -404,6 +412,7 @@ def build_http_app(server: MCPServer, service: ImageService, settings: Settings)
         api_key=BearerKey.optional(settings.mcp_api_key),
         metrics_key=BearerKey.optional(settings.metrics_api_key),
         limiter=limiter,
+        session_limiter=sessions,
         max_body_bytes=settings.max_request_bytes,
         trusted_proxies=parse_networks(settings.trusted_proxies),
     )

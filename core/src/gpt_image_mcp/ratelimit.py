@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 TOOLS_CALL = "tools/call"
+INITIALIZE = "initialize"
 NAMESPACE = "gpt-image-mcp"
 #: JSON-RPC error code of a rate-limited request (implementation-defined server error range).
 RATE_LIMITED_CODE = -32029
@@ -45,6 +46,8 @@ class ToolCalls:
     request_ids: tuple[Any, ...] = ()
     batch: bool = False
     states: tuple[str, ...] = ()
+    #: `initialize` requests: each opens a session.
+    sessions: int = 0
 
 
 def count_tool_calls(body: bytes) -> ToolCalls:
@@ -64,7 +67,8 @@ def count_tool_calls(body: bytes) -> ToolCalls:
         for item in calls
         if isinstance(params := item.get("params"), dict) and isinstance(state := params.get("requestState"), str)
     )
-    return ToolCalls(len(calls), ids, isinstance(message, list), states)
+    sessions = sum(1 for item in requests if item["method"] == INITIALIZE)
+    return ToolCalls(len(calls), ids, isinstance(message, list), states, sessions)
 
 
 class FollowUpRounds:
@@ -144,9 +148,17 @@ class Decision:
 
 
 class ToolCallRateLimiter:
-    """`limit` tool calls per `window_seconds` per client, in a moving window."""
+    """`limit` tool calls (or other requests, `what`) per `window_seconds` per client, in a moving window."""
 
-    def __init__(self, limit: int, window_seconds: int, storage_uri: str = "memory://") -> None:
+    def __init__(
+        self,
+        limit: int,
+        window_seconds: int,
+        storage_uri: str = "memory://",
+        *,
+        what: str = "tool calls",
+        namespace: str = NAMESPACE,
+    ) -> None:
         from limits import RateLimitItemPerSecond
         from limits.aio.strategies import MovingWindowRateLimiter
         from limits.errors import ConfigurationError as LimitsConfigurationError
@@ -154,7 +166,8 @@ class ToolCallRateLimiter:
 
         self.limit = limit
         self.window_seconds = window_seconds
-        self.item = RateLimitItemPerSecond(limit, window_seconds, namespace=NAMESPACE)
+        self.what = what
+        self.item = RateLimitItemPerSecond(limit, window_seconds, namespace=namespace)
         uri = storage_uri.strip() or "memory://"
         if not uri.startswith("async+"):
             uri = f"async+{uri}"
@@ -213,11 +226,12 @@ def _throttled_memory_storage() -> Any:
     return ThrottledMemoryStorage()
 
 
-def rate_limited_body(calls: ToolCalls, limit: int, window_seconds: int, retry_after: int) -> bytes:
+def rate_limited_body(
+    calls: ToolCalls, limit: int, window_seconds: int, retry_after: int, what: str = "tool calls"
+) -> bytes:
     """A JSON-RPC error for each refused request (a list for a batch), as the body of the 429."""
     message = (
-        f"Rate limit exceeded: at most {limit} tool calls per {window_seconds} s per client. "
-        f"Retry after {retry_after} s."
+        f"Rate limit exceeded: at most {limit} {what} per {window_seconds} s per client. Retry after {retry_after} s."
     )
 
     def error(request_id: Any) -> dict[str, Any]:

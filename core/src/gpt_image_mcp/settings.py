@@ -187,6 +187,24 @@ class Settings(BaseSettings):
         validation_alias=_env("rate_limit_window_seconds", "RATE_LIMIT_WINDOW_SECONDS"),
         description="Length of the moving window MAX_REQUESTS_PER_MINUTE counts over, in seconds.",
     )
+    max_sessions: int = Field(
+        1000,
+        ge=1,
+        validation_alias=_env("max_sessions", "MAX_SESSIONS"),
+        description="Most HTTP sessions (2025-11-25 protocol) open at once; a new one beyond gets 503.",
+    )
+    max_sessions_per_minute: int = Field(
+        30,
+        ge=1,
+        validation_alias=_env("max_sessions_per_minute", "MAX_SESSIONS_PER_MINUTE"),
+        description="New HTTP sessions (initialize requests) per client per RATE_LIMIT_WINDOW_SECONDS; more get 429.",
+    )
+    session_idle_timeout_seconds: float = Field(
+        1800.0,
+        gt=0,
+        validation_alias=_env("session_idle_timeout_seconds", "SESSION_IDLE_TIMEOUT_SECONDS"),
+        description="An HTTP session with no request for this long is closed (the client then starts a new one).",
+    )
     rate_limit_storage_uri: SecretStr = Field(
         SecretStr("memory://"),
         validation_alias=_env("rate_limit_storage_uri", "RATE_LIMIT_STORAGE_URI"),
