@@ -6,6 +6,7 @@ import base64
 import binascii
 import os
 import re
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -94,6 +95,8 @@ class InputResolver:
 
     def _from_file(self, text: str, label: str) -> InputImage:
         raw = text[len("file://") :] if text.startswith("file://") else text
+        if "\x00" in raw:
+            raise InvalidRequestError(f"{label}: a file path cannot contain a NUL character")
         candidate = Path(raw).expanduser()
         if not candidate.is_absolute():
             if not self.allowed_dirs:
@@ -107,14 +110,38 @@ class InputResolver:
                 "pass base64 or an image:// id instead"
             )
         try:
-            if real.stat().st_size > MAX_INPUT_IMAGE_BYTES:
-                raise InvalidRequestError(f"{label}: {raw} is larger than {MAX_INPUT_IMAGE_BYTES // 2**20} MiB")
-            data = real.read_bytes()
+            data = _read_regular_file(real, MAX_INPUT_IMAGE_BYTES)
         except FileNotFoundError as exc:
             raise InvalidRequestError(f"{label}: file {raw} does not exist") from exc
+        except _NotAnImageFile as exc:
+            raise InvalidRequestError(f"{label}: {raw} {exc}") from None
         except OSError as exc:
             raise InvalidRequestError(f"{label}: cannot read {raw}: {exc.strerror}") from exc
         return _checked(data, label, filename=real.name)
+
+
+class _NotAnImageFile(Exception):
+    pass
+
+
+def _read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes. A FIFO, a device (/dev/zero) or a folder is refused
+    without reading from it: a read could block for ever or never end."""
+    # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise _NotAnImageFile("is not a regular file (a folder, a device or a pipe)")
+        if status.st_size > limit:
+            raise _NotAnImageFile(f"is larger than {limit // 2**20} MiB")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:  # it grew while read
+        raise _NotAnImageFile(f"is larger than {limit // 2**20} MiB")
+    return data
 
 
 def looks_like_path(text: str) -> bool:

@@ -344,6 +344,35 @@ async def test_a_stall_mid_body_is_a_retryable_timeout(raw_upstream, progress, s
     assert await anyio.to_thread.run_sync(upstream.client_closed.wait, 5)
 
 
+async def test_an_answer_that_trickles_in_is_a_timeout_of_the_whole_answer(
+    raw_upstream, progress, sleeps, monkeypatch, response_body
+) -> None:
+    # Each read gets a byte in time, so only a deadline for the whole answer stops it.
+    monkeypatch.setenv("MAX_RETRIES", "0")
+    monkeypatch.setenv("OPENAI_TIMEOUT", "1")
+    encoded = json.dumps(response_body(b"\x89PNG" * 1000)).encode()
+
+    def drip(upstream: RawUpstream, connection: socket.socket) -> None:
+        connection.sendall(head(len(encoded)))
+        for byte in encoded:
+            try:
+                connection.sendall(bytes([byte]))
+            except OSError:
+                upstream.client_closed.set()
+                return
+            time.sleep(0.2)
+
+    upstream = raw_upstream(drip)
+    started = time.monotonic()
+
+    with pytest.raises(UpstreamTimeoutError) as info:
+        await OpenAIProvider(sleep=sleeps).generate(request(), progress)
+
+    assert time.monotonic() - started < 5
+    assert info.value.retryable and "did not answer within 1 s" in info.value.message
+    assert await anyio.to_thread.run_sync(upstream.client_closed.wait, 5)
+
+
 async def test_cancelling_while_the_body_arrives_closes_the_connection(raw_upstream, progress, response_body):
     encoded = json.dumps(response_body(b"\x89PNG" * 1000)).encode()
 

@@ -245,6 +245,14 @@ class OpenAICompatibleProvider(ImageProvider):
 
         async def attempt() -> ImageResult:
             try:
+                # The SDK's timeout bounds each read; an answer that trickles in must not keep the call open.
+                with anyio.fail_after(config.timeout):
+                    return await answer()
+            except TimeoutError:
+                raise self.translate(self._timeout_error(config), context) from None
+
+        async def answer() -> ImageResult:
+            try:
                 if request.partial_images:
                     stream = await method(**params, stream=True, partial_images=request.partial_images)
                     return await self.consume_stream(stream, request, progress, context)
@@ -266,6 +274,14 @@ class OpenAICompatibleProvider(ImageProvider):
                 raise mapped from None
 
         return await call_with_retries(attempt, policy=config.retry, progress=progress, provider=self.name)
+
+    @staticmethod
+    def _timeout_error(config: ClientConfig) -> Exception:
+        """The SDK's own timeout error, so that a whole answer taking too long reads like a read timing out."""
+        import httpx2
+        import openai
+
+        return openai.APITimeoutError(request=httpx2.Request("POST", config.base_url))
 
     def error_context(self, config: ClientConfig, model: str | None, request_id: str | None = None) -> ErrorContext:
         return ErrorContext(
