@@ -274,3 +274,28 @@ def test_readiness_checks_every_provider_used_and_the_default_model() -> None:
     assert readiness_problems(service) == ["unconfigured: UNCONFIGURED_KEY is not set"]
     (problem,) = readiness_problems(service_with(provider="offline", default_model="nope"))
     assert problem.startswith("offline: its default model cannot be used (DEFAULT_MODEL?): unknown model 'nope'")
+
+
+@pytest.mark.parametrize("option", ["prompt", "model", "n", "size", "quality", "stream", "response_format", "width"])
+async def test_options_cannot_override_checked_arguments(option: str) -> None:
+    provider = Keyed()
+    with pytest.raises(InvalidRequestError, match=f"options may not set {option}: pass them as the tool's own"):
+        await service_with(provider).generate(prompt="fox", extra={option: "x", "steps": 4})
+    assert provider.calls == []
+    await service_with(provider).generate(prompt="fox", extra={"steps": 4})
+    assert provider.calls[0].extra == {"steps": 4}
+
+
+async def test_a_subfolder_too_deep_fails_before_the_provider_is_called() -> None:
+    provider = Keyed()
+    with pytest.raises(InvalidRequestError, match="subfolder may be at most 4 levels deep"):
+        await service_with(provider).generate(prompt="fox", delivery=Delivery(subfolder="a/b/c/d/e"))
+    assert provider.calls == []
+
+
+async def test_variations_that_a_provider_lacks_point_to_image_edit() -> None:
+    from gpt_image_mcp.errors import UnsupportedOperationError
+    from gpt_image_mcp.testing.conformance import input_image
+
+    with pytest.raises(UnsupportedOperationError, match="does not support variation; use image_edit with a prompt"):
+        await service_with(Keyed(), provider="keyed").variation(image=input_image())

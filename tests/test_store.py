@@ -323,3 +323,12 @@ def test_a_failed_background_sync_is_reported(tmp_path: Path, monkeypatch, caplo
     store.put(image(), provider="p", model="m", sync=False)
     assert store.wait_synced(timeout=10) is False
     assert "Could not sync image" in caplog.text and "Input/output error" in caplog.text
+
+
+@pytest.mark.anyio
+async def test_no_image_of_a_call_is_evicted_for_another_of_the_same_call(make_service) -> None:
+    service = make_service(provider="offline", image_store_max_count="1")
+    outcome = await service.generate(prompt="fox", n=3, size="1024x1024")
+    assert all(service.store.read(item.image_id) is not None for item in outcome.delivered)
+    later = await service.generate(prompt="fox", size="1024x1024")  # the next call makes room again
+    assert [r.id for r in service.store.recent()] == [later.delivered[0].image_id]

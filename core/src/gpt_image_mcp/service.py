@@ -26,6 +26,7 @@ from gpt_image_mcp.errors import (
 from gpt_image_mcp.plugins import PluginSelection, Registry, load_registry
 from gpt_image_mcp.progress import Progress
 from gpt_image_mcp.provider import ImageProvider
+from gpt_image_mcp.safe_files import sanitize_subfolder
 from gpt_image_mcp.sanitize import sanitize_prompt
 from gpt_image_mcp.settings import Settings
 from gpt_image_mcp.sink import ImageSink, SaveContext, SavedImage
@@ -46,6 +47,12 @@ logger = logging.getLogger(__name__)
 
 OFFLINE = "offline"
 APP_NAME = "gpt-image-mcp"
+#: Names `options` (a request's `extra`) may not carry: they would override what was checked, or the wire format.
+RESERVED_OPTIONS = frozenset(
+    {*GenerateRequest.model_fields, *EditRequest.model_fields, *VariationRequest.model_fields}
+    - {"extra"}
+    | {"stream", "response_format", "width", "height", "response_type"}
+)
 #: Providers with an extra of the root distribution (`pip install 'gpt-image-mcp[azure]'`).
 BUNDLED_PROVIDERS = frozenset({"openai", "azure", "together", "custom"})
 #: Images up to this size are written to the store on the event loop and synced to disk in the background;
@@ -282,9 +289,17 @@ class ImageService:
     ) -> CallOutcome:
         model, caps, notes = self.resolve_model(provider, model_name)
         sinks = self._sinks(delivery.sinks if delivery.sinks is not None else self.settings.default_sinks)
+        sanitize_subfolder(delivery.subfolder)  # a subfolder too deep fails now, not after the image is paid for
         if operation not in provider.operations:
-            raise UnsupportedOperationError(f"provider {provider.name} does not support {operation.value}")
+            hint = "; use image_edit with a prompt instead" if operation is Operation.VARIATION else ""
+            raise UnsupportedOperationError(f"provider {provider.name} does not support {operation.value}{hint}")
         values = {key: value for key, value in fields.items() if value is not None}
+        overridden = sorted(set(values.get("extra") or {}) & RESERVED_OPTIONS)
+        if overridden:
+            raise InvalidRequestError(
+                f"options may not set {', '.join(overridden)}: pass them as the tool's own arguments, which are "
+                "checked against the model"
+            )
         values["size"] = normalise_size(values.get("size"))
         if "prompt" in values:
             values["prompt"] = sanitize_prompt(values["prompt"])
@@ -304,7 +319,9 @@ class ImageService:
         await progress.stage("saving images")
         prompt = getattr(request, "prompt", None)
         # Into the store first, all of them: from here on nothing that was paid for can be lost.
-        stored = [await self._store(image, result) for image in result.images]
+        stored: list[StoredImage] = []
+        for image in result.images:  # no image of this call is evicted to make room for another of it
+            stored.append(await self._store(image, result, keep=[record.id for record in stored]))
         if any(record.in_memory for record in stored):
             problem = self.store.write_problem or f"cannot write to the image store {self.store.folder}"
             notes.append(
@@ -326,13 +343,13 @@ class ImageService:
             delivered.append(await self._deliver(image, record, context, sinks, notes))
         return CallOutcome(result=result, delivered=delivered, notes=[*result.notes, *notes], prompt=prompt)
 
-    async def _store(self, image: GeneratedImage, result: ImageResult) -> StoredImage:
+    async def _store(self, image: GeneratedImage, result: ImageResult, keep: Sequence[str] = ()) -> StoredImage:
         if len(image.data) <= STORE_ON_LOOP_BYTES:
             # Writing a small file takes less than handing it to a worker thread, which under load costs a
             # third of a call's CPU; a background thread syncs it to disk moments later.
-            return self.store.put(image, provider=result.provider, model=result.model, sync=False)
+            return self.store.put(image, provider=result.provider, model=result.model, sync=False, keep=keep)
         return await anyio.to_thread.run_sync(
-            lambda: self.store.put(image, provider=result.provider, model=result.model)
+            lambda: self.store.put(image, provider=result.provider, model=result.model, keep=keep)
         )
 
     def workspace_dir(self) -> Path:

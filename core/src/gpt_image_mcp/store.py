@@ -19,6 +19,7 @@ import stat
 import tempfile
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -205,7 +206,14 @@ class ImageStore:
         return stat.S_ISREG(status.st_mode) and status.st_size == record.bytes
 
     def put(
-        self, image: GeneratedImage, *, provider: str, model: str, partial: bool = False, sync: bool = True
+        self,
+        image: GeneratedImage,
+        *,
+        provider: str,
+        model: str,
+        partial: bool = False,
+        sync: bool = True,
+        keep: Collection[str] = (),
     ) -> StoredImage:
         """Write the image (temp file + rename) and return its record.
 
@@ -213,6 +221,7 @@ class ImageStore:
         (safe from a crash of this process) and a background thread syncs it moments later (`wait_synced`).
         When the folder cannot take it (disk full, read-only), the image is kept in memory instead (the record
         says `in_memory`, `write_problem` says why): a paid-for image is never dropped for want of disk space.
+        Eviction to make room never takes this image nor the ids in `keep` (the other images of the same call).
         """
         record = StoredImage(
             id=secrets.token_hex(8),
@@ -249,7 +258,7 @@ class ImageStore:
                 # Another thread's put took its timestamp later but got here first: keep creation order.
                 self._index = dict(sorted(self._index.items(), key=lambda item: item[1].created))
             self._total_bytes += record.bytes
-            self._evict(keep=record.id)
+            self._evict(keep={record.id, *keep})
         return record
 
     def _next_timestamp(self) -> float:
@@ -291,11 +300,13 @@ class ImageStore:
             records = list(self._index.values())
         return records[: -limit - 1 : -1] if limit > 0 else []
 
-    def _evict(self, keep: str | None = None) -> None:
+    def _evict(self, keep: Collection[str] = ()) -> None:
         # The index is in creation order, so the oldest images are at the front.
         while len(self._index) > self.max_count or self._total_bytes > self.max_bytes or self._memory_over():
             over_memory = self._memory_over()
-            oldest = next((r for r in self._index.values() if r.id != keep and (r.in_memory or not over_memory)), None)
+            oldest = next(
+                (r for r in self._index.values() if r.id not in keep and (r.in_memory or not over_memory)), None
+            )
             if oldest is None:
                 return
             del self._index[oldest.id]

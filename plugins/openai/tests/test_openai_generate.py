@@ -163,6 +163,19 @@ async def test_unusable_responses_are_bad_upstream_responses(openai_env, provide
     assert len(openai_env.log) == 1  # never retried: the same call would be billed again
 
 
+@pytest.mark.parametrize("bad", [{"b64_json": "%%%not-base64%%%"}, {"url": "https://files.example/2.png"}])
+async def test_one_unusable_image_does_not_lose_the_good_ones(openai_env, provider, progress, images, bad) -> None:
+    good = images.png((20, 10))
+    body = {"created": 1, "data": [{"b64_json": images.b64(good)}, bad, {"b64_json": images.b64(good)}]}
+    openai_env.expect_request("/v1/images/generations").respond_with_json(body)
+
+    result = await provider.generate(GenerateRequest(model="gpt-image-2", prompt="p", n=3), progress)
+
+    assert [image.data for image in result.images] == [good, good]
+    assert any("openai sent image 2" in note or "returned image 2" in note for note in result.notes)
+    assert any(note.endswith("the other images are kept") for note in result.notes)
+
+
 async def test_data_url_base64_is_accepted(openai_env, provider, progress, images) -> None:
     body = {"created": 1, "data": [{"b64_json": "data:image/png;base64," + images.b64(images.png((20, 10)))}]}
     openai_env.expect_request("/v1/images/generations").respond_with_json(body)

@@ -449,23 +449,32 @@ class OpenAICompatibleProvider(ImageProvider):
         data = getattr(response, "data", None)
         if not data or not isinstance(data, list):
             raise self._bad(f"{self.name} answered without any image data", context)
-        images = []
+        images: list[GeneratedImage] = []
+        failures: list[BadUpstreamResponseError] = []
         for index, item in enumerate(data):
             b64 = getattr(item, "b64_json", None)
-            if not b64 and getattr(item, "url", None):
-                raise self._bad(
-                    f"{self.name} returned image {index + 1} as a URL instead of image data; this server needs the "
-                    "image bytes (base64)",
-                    context,
-                )
-            images.append(self.decode_image(b64, index, context, revised_prompt=getattr(item, "revised_prompt", None)))
+            try:
+                if not b64 and getattr(item, "url", None):
+                    raise self._bad(
+                        f"{self.name} returned image {index + 1} as a URL instead of image data; this server needs "
+                        "the image bytes (base64)",
+                        context,
+                    )
+                revised = getattr(item, "revised_prompt", None)
+                images.append(self.decode_image(b64, index, context, revised_prompt=revised))
+            except BadUpstreamResponseError as exc:
+                failures.append(exc)
+        if not images:
+            raise failures[0]
+        # The images that did arrive are paid for: keep them and say what is missing.
+        notes = [f"{failure.message}; the other images are kept" for failure in failures]
         return ImageResult(
             images=images,
             provider=self.name,
             model=request.model,
             usage=usage_from(getattr(response, "usage", None)),
             request_id=request_id,
-            notes=format_notes(request, images, self.name),
+            notes=[*format_notes(request, images, self.name), *notes],
         )
 
     def decode_image(
