@@ -220,3 +220,27 @@ async def test_unreadable_partial_image_is_skipped_but_the_final_image_arrives(
 
     assert progress.partials == []
     assert result.images[0].width == 64
+
+
+async def test_a_streamed_call_answered_at_once_keeps_the_image_without_a_retry(
+    openai_env, provider, progress, images, response_body
+) -> None:
+    # A proxy (or a compatible server) that ignores `stream` sends the whole answer as JSON.
+    picture = images.png((64, 64))
+    openai_env.expect_request("/v1/images/generations").respond_with_json(response_body(picture))
+
+    result = await provider.generate(GenerateRequest(model="gpt-image-2", prompt="p", partial_images=2), progress)
+
+    assert [image.data for image in result.images] == [picture] and len(openai_env.log) == 1
+    assert any("answered without streaming" in note for note in result.notes)
+    assert json.loads(openai_env.log[0][0].data)["stream"] is True
+
+
+async def test_a_web_page_answering_a_streamed_call_is_a_bad_response_not_a_cut_stream(
+    openai_env, provider, progress
+) -> None:
+    openai_env.expect_request("/v1/images/generations").respond_with_data("<html>hi</html>", content_type="text/html")
+
+    with pytest.raises(BadUpstreamResponseError, match="answered with text/html instead of JSON"):
+        await provider.generate(GenerateRequest(model="gpt-image-2", prompt="p", partial_images=1), progress)
+    assert len(openai_env.log) == 1

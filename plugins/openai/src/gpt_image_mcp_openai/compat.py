@@ -326,54 +326,65 @@ class OpenAICompatibleProvider(ImageProvider):
         core error of the SDK's `APIConnectionError` / `APITimeoutError`, and a body that ends inside its JSON
         document an `UpstreamUnavailableError` (all retryable, like a partial-image stream cut short).
         """
+        async with opened as raw:
+            return await self._read_answer(raw.headers, raw.iter_bytes(), raw.close, raw.http_request, context)
+
+    async def _read_answer(
+        self,
+        headers: Mapping[str, str],
+        body: AsyncIterator[bytes],
+        close: Callable[[], Awaitable[None]],
+        http_request: Any,
+        context: ErrorContext,
+    ) -> Any:
+        """The JSON answer of `body` (see `read_response`); `close` releases the connection in any case."""
         import ssl
 
         import httpx2
         import openai
         from openai.types import ImagesResponse
 
-        async with opened as raw:
-            request_id = raw.headers.get("x-request-id")
-            context = dataclasses.replace(context, request_id=request_id)
-            content_type = raw.headers.get("content-type", "")
-            try:
-                async with aclosing(raw.iter_bytes()) as chunks:
-                    head = b""
-                    if content_type and "json" not in content_type.lower():
-                        # Some compatible servers label JSON as text/plain: trust the body, not the label.
-                        head = await _body_start(chunks)
-                        if head.lstrip()[:1] not in (b"{", b"["):
-                            raise self._bad(
-                                f"{self.name} answered with {content_type.split(';')[0]} instead of JSON: is "
-                                f"{context.base_url_variable} ({context.base_url}) the API's address, not a web "
-                                "page or a proxy's?",
-                                context,
-                            )
-                    document = await read_json(_prepend(head, chunks))
-            except TruncatedBodyError as exc:
-                if _framed(raw.headers):
-                    # The answer arrived whole (a connection dropped mid-body raises in httpx): its JSON is broken.
-                    message = f"{self.name} sent a response that is not valid JSON (it ends early)"
-                    raise self._bad(message, context) from None
-                raise UpstreamUnavailableError(
-                    f"{self.name}'s answer ended after {exc.received:,} bytes, before its JSON document was "
-                    "complete; the connection may have dropped",
-                    provider=self.name,
-                    model=context.model,
-                    request_id=request_id,
-                ) from None
-            except json.JSONDecodeError as exc:
-                raise self.translate(exc, context) from None
-            except (ValueError, RecursionError):  # bad UTF-8, numbers beyond Python's digit limit, deep nesting
-                raise self._bad(f"{self.name} sent a response that is not valid JSON", context) from None
-            except (httpx2.RequestError, anyio.EndOfStream, ssl.SSLError) as exc:
-                kind = openai.APITimeoutError if isinstance(exc, httpx2.TimeoutException) else openai.APIConnectionError
-                error = kind(request=raw.http_request)
-                error.__cause__ = exc
-                raise self.map_error(error, context) from None
-            finally:
-                with anyio.CancelScope(shield=True):
-                    await raw.close()
+        request_id = headers.get("x-request-id")
+        context = dataclasses.replace(context, request_id=request_id)
+        content_type = headers.get("content-type", "")
+        try:
+            async with aclosing(body) as chunks:
+                head = b""
+                if content_type and "json" not in content_type.lower():
+                    # Some compatible servers label JSON as text/plain: trust the body, not the label.
+                    head = await _body_start(chunks)
+                    if head.lstrip()[:1] not in (b"{", b"["):
+                        raise self._bad(
+                            f"{self.name} answered with {content_type.split(';')[0]} instead of JSON: is "
+                            f"{context.base_url_variable} ({context.base_url}) the API's address, not a web "
+                            "page or a proxy's?",
+                            context,
+                        )
+                document = await read_json(_prepend(head, chunks))
+        except TruncatedBodyError as exc:
+            if _framed(headers):
+                # The answer arrived whole (a connection dropped mid-body raises in httpx): its JSON is broken.
+                message = f"{self.name} sent a response that is not valid JSON (it ends early)"
+                raise self._bad(message, context) from None
+            raise UpstreamUnavailableError(
+                f"{self.name}'s answer ended after {exc.received:,} bytes, before its JSON document was "
+                "complete; the connection may have dropped",
+                provider=self.name,
+                model=context.model,
+                request_id=request_id,
+            ) from None
+        except json.JSONDecodeError as exc:
+            raise self.translate(exc, context) from None
+        except (ValueError, RecursionError):  # bad UTF-8, numbers beyond Python's digit limit, deep nesting
+            raise self._bad(f"{self.name} sent a response that is not valid JSON", context) from None
+        except (httpx2.RequestError, anyio.EndOfStream, ssl.SSLError) as exc:
+            kind = openai.APITimeoutError if isinstance(exc, httpx2.TimeoutException) else openai.APIConnectionError
+            error = kind(request=http_request)
+            error.__cause__ = exc
+            raise self.map_error(error, context) from None
+        finally:
+            with anyio.CancelScope(shield=True):
+                await close()
         if not isinstance(document, dict):
             return document  # what the SDK returns for it too; `parse_response` finds no image data in it
         try:
@@ -397,7 +408,10 @@ class OpenAICompatibleProvider(ImageProvider):
         import anyio
         import openai
 
-        headers = getattr(getattr(stream, "response", None), "headers", None) or {}
+        raw = getattr(stream, "response", None)
+        headers = getattr(raw, "headers", None) or {}
+        if raw is not None and "event-stream" not in headers.get("content-type", "").lower():
+            return await self._unstreamed_answer(stream, raw, request, context)
         request_id = headers.get("x-request-id")
         context = dataclasses.replace(context, request_id=request_id)
         images: list[GeneratedImage] = []
@@ -441,6 +455,17 @@ class OpenAICompatibleProvider(ImageProvider):
             request_id=request_id,
             notes=format_notes(request, images, self.name),
         )
+
+    async def _unstreamed_answer(
+        self, stream: Any, raw: Any, request: ImageOptions, context: ErrorContext
+    ) -> ImageResult:
+        """A streamed call answered at once (a proxy or server that ignores `stream`): the images are in the body,
+        and they are paid for. Anything but JSON is a bad answer, not a stream cut short worth a retry."""
+        response = await self._read_answer(raw.headers, raw.aiter_bytes(), stream.close, raw.request, context)
+        response = await self.complete_response(response, request, context)
+        result = await anyio.to_thread.run_sync(self.parse_response, response, request, context)
+        result.notes.append(f"{self.name} answered without streaming, so no partial images could be shown")
+        return result
 
     def parse_response(self, response: Any, request: ImageOptions, context: ErrorContext) -> ImageResult:
         """Turn an `ImagesResponse` into an `ImageResult`, refusing anything that is not image data."""
