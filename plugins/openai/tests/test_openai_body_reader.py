@@ -310,3 +310,21 @@ async def test_read_json_from_an_async_iterator() -> None:
             yield body[start : start + 977].encode()
 
     assert await read_json(chunks()) == {"data": [{"b64_json": data}], "usage": {"total_tokens": 3}}
+
+
+@pytest.mark.parametrize(
+    ("limit", "body", "message"),
+    [
+        ("MAX_BODY_BYTES", b'{"data": []}' + b" " * 5000, "the answer is larger than"),
+        ("MAX_TEXT_BYTES", b'{"data": [], "x": "' + b"y" * 5000 + b'"}', "MiB of JSON besides its image data"),
+        ("MAX_IMAGE_BYTES", b'{"b64_json": "' + b"A" * 8000 + b'"}', "an image of the answer is larger than"),
+    ],
+)
+def test_answers_beyond_the_limits_are_refused_while_read(monkeypatch, limit: str, body: bytes, message: str) -> None:
+    from gpt_image_mcp_openai import streaming
+
+    monkeypatch.setattr(streaming, limit, 4096)
+    reader = BlobJSONReader()
+    with pytest.raises(streaming.AnswerTooLargeError, match=message):
+        for start in range(0, len(body), 1000):
+            reader.feed(body[start : start + 1000])

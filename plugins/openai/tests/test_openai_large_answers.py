@@ -460,3 +460,18 @@ def test_the_image_data_size_of_a_response() -> None:
     assert compat._image_data_size(response) == 10
     assert compat._image_data_size(Item(data=None)) == 0
     assert compat._image_data_size(Item(data=[Item(b64_json=12)])) > compat.INLINE_PARSE_BYTES
+
+
+async def test_a_decompression_bomb_is_refused_not_read_into_memory(openai_env, provider, progress, monkeypatch):
+    from gpt_image_mcp_openai import streaming
+
+    monkeypatch.setattr(streaming, "MAX_TEXT_BYTES", 1024 * 1024)
+    bomb = gzip.compress(b'{"data": []' + b" " * (8 * 1024 * 1024) + b"}")
+    openai_env.expect_request(PATH).respond_with_data(
+        bomb, headers={"content-encoding": "gzip"}, content_type="application/json"
+    )
+
+    with pytest.raises(BadUpstreamResponseError, match="sent an answer that is too large") as info:
+        await provider.generate(request(), progress)
+
+    assert not info.value.retryable and len(openai_env.log) == 1 and len(bomb) < 20_000

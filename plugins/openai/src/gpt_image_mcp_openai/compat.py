@@ -45,7 +45,7 @@ from gpt_image_mcp.types import (
 
 from gpt_image_mcp_openai.errors import ErrorContext, map_openai_error, mask_secrets, register_secrets_with_core
 from gpt_image_mcp_openai.retrying import RetryPolicy, Sleep, call_with_retries
-from gpt_image_mcp_openai.streaming import TruncatedBodyError, read_json
+from gpt_image_mcp_openai.streaming import AnswerTooLargeError, TruncatedBodyError, read_json
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -375,6 +375,8 @@ class OpenAICompatibleProvider(ImageProvider):
             ) from None
         except json.JSONDecodeError as exc:
             raise self.translate(exc, context) from None
+        except AnswerTooLargeError as exc:
+            raise self._bad(f"{self.name} sent an answer that is too large: {exc}", context) from None
         except (ValueError, RecursionError):  # bad UTF-8, numbers beyond Python's digit limit, deep nesting
             raise self._bad(f"{self.name} sent a response that is not valid JSON", context) from None
         except (httpx2.RequestError, anyio.EndOfStream, ssl.SSLError) as exc:

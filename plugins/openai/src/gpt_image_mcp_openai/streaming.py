@@ -50,6 +50,18 @@ async def read_json(chunks: AsyncIterable[bytes]) -> Any:
     return reader.finish()
 
 
+#: Limits of one answer: what a sane upstream sends stays far below them (ten 4K PNGs are about 330 MB of JSON).
+MAX_BODY_BYTES = 1024 * 1024 * 1024
+#: The document around the image data (keys, numbers, spaces, and base64 that could not be decoded on the fly).
+MAX_TEXT_BYTES = 64 * 1024 * 1024
+#: One image, decoded.
+MAX_IMAGE_BYTES = 256 * 1024 * 1024
+
+
+class AnswerTooLargeError(ValueError):
+    """The answer went past one of the limits above (a decompression bomb, a runaway upstream)."""
+
+
 class TruncatedBodyError(ValueError):
     """The body ended inside the JSON document (a connection closed early, not an upstream that sent non-JSON)."""
 
@@ -136,6 +148,8 @@ class _Blob:
             except binascii.Error:
                 raise _Fallback from None
             self._out.write(decoded)
+            if self._out.tell() > MAX_IMAGE_BYTES:
+                raise AnswerTooLargeError(f"an image of the answer is larger than {MAX_IMAGE_BYTES // 2**20} MiB")
             self._padded = group.endswith(b"=")
         self._carry, self._held, self._started, self._prefix = carry, held, started, prefix
 
@@ -165,11 +179,17 @@ class BlobJSONReader:
 
     def feed(self, chunk: bytes) -> None:
         self._received += len(chunk)
+        if self._received > MAX_BODY_BYTES:
+            raise AnswerTooLargeError(f"the answer is larger than {MAX_BODY_BYTES // 2**20} MiB")
         while chunk:
             if self._blob is not None:
                 chunk = self._feed_blob(self._blob, chunk)
             else:
                 self._text += chunk
+                if len(self._text) > MAX_TEXT_BYTES:
+                    raise AnswerTooLargeError(
+                        f"the answer has more than {MAX_TEXT_BYTES // 2**20} MiB of JSON besides its image data"
+                    )
                 chunk = self._scan()
 
     def finish(self) -> Any:
