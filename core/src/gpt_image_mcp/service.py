@@ -49,8 +49,7 @@ OFFLINE = "offline"
 APP_NAME = "gpt-image-mcp"
 #: Names `options` (a request's `extra`) may not carry: they would override what was checked, or the wire format.
 RESERVED_OPTIONS = frozenset(
-    {*GenerateRequest.model_fields, *EditRequest.model_fields, *VariationRequest.model_fields}
-    - {"extra"}
+    {*GenerateRequest.model_fields, *EditRequest.model_fields, *VariationRequest.model_fields} - {"extra"}
     | {"stream", "response_format", "width", "height", "response_type"}
 )
 #: Providers with an extra of the root distribution (`pip install 'gpt-image-mcp[azure]'`).

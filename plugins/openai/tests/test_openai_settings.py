@@ -142,6 +142,19 @@ async def test_validate_success_makes_one_get_and_generates_nothing(openai_env, 
 
 
 @pytest.mark.anyio
+async def test_validate_against_a_web_page_is_not_ok(openai_env, provider) -> None:
+    openai_env.expect_request("/v1/models/gpt-image-2").respond_with_data(
+        "<html>sign in</html>", content_type="text/html"
+    )
+
+    report = await provider.validate()
+
+    assert not report.ok
+    (reachable,) = [check for check in report.checks if check.name == "reachable"]
+    assert not reachable.ok and "answered with text/html instead of JSON" in reachable.detail
+
+
+@pytest.mark.anyio
 async def test_validate_checks_the_default_model(openai_env, provider, monkeypatch) -> None:
     monkeypatch.setenv("DEFAULT_MODEL", "gpt-image-1.5")
     openai_env.expect_request("/v1/models/gpt-image-1.5").respond_with_json(MODEL | {"id": "gpt-image-1.5"})

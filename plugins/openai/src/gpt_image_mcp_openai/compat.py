@@ -567,7 +567,7 @@ class OpenAICompatibleProvider(ImageProvider):
 
         where = config.base_url
         try:
-            await self.client(config).models.retrieve(model)
+            raw = await self.client(config).models.with_raw_response.retrieve(model)
         except openai.OpenAIError as exc:
             error = self.map_error(exc, self.error_context(config, model))
             status = error.http_status
@@ -584,6 +584,13 @@ class OpenAICompatibleProvider(ImageProvider):
                 detail = f"model {model} is not available to these credentials: {error.message}"
                 return [reached, key_ok, CheckResult(name="model", ok=False, detail=detail)]
             return [reached, CheckResult(name="upstream", ok=False, detail=error.message)]
+        content_type = raw.headers.get("content-type", "")
+        if "json" not in content_type.lower():  # a web page (a proxy's sign-in, a wrong path) answers 200 too
+            detail = (
+                f"{where} answered with {content_type.split(';')[0] or 'no content type'} instead of JSON: is "
+                f"{config.base_url_variable} the API's address, not a web page or a proxy's?"
+            )
+            return [CheckResult(name="reachable", ok=False, detail=detail)]
         return [
             CheckResult(name="reachable", ok=True, detail=f"{where} answered"),
             CheckResult(name="credentials", ok=True, detail="accepted"),
