@@ -102,8 +102,10 @@ def _serve(settings: Settings) -> None:
 
             async def stdio() -> None:
                 # Close in the loop the providers' HTTP clients were made in; a new loop cannot close them.
+                from gpt_image_mcp.stdio import serve_stdio
+
                 try:
-                    await server.run_stdio_async()
+                    await serve_stdio(server)
                 finally:
                     await service.aclose()
 

@@ -1,0 +1,83 @@
+"""The console script over raw stdio: every request line gets an answer, even one the SDK's parser refuses."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SCRIPT = str(Path(sys.executable).parent / "gpt-image-mcp")
+
+
+class RawStdio:
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+
+    def send(self, message: dict[str, Any] | str) -> None:
+        line = message if isinstance(message, str) else json.dumps(message)
+        assert self.process.stdin is not None
+        self.process.stdin.write(line.encode() + b"\n")
+        self.process.stdin.flush()
+
+    def receive(self, timeout: float = 20) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        assert ready, "no answer"
+        return json.loads(self.process.stdout.readline())
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RawStdio]:
+    env = {**os.environ, "PROVIDER": "offline", "IMAGE_STORE_DIR": str(tmp_path / "store"), "LOG_LEVEL": "warning"}
+    process = subprocess.Popen(
+        [SCRIPT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path
+    )
+    raw = RawStdio(process)
+    hello = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}
+    raw.send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": hello})
+    assert raw.receive()["result"]["serverInfo"]["name"] == "gpt-image-mcp"
+    raw.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    yield raw
+    assert process.stdin is not None
+    process.stdin.close()
+    assert process.wait(20) == 0
+    assert process.stderr is not None
+    assert "Traceback" not in process.stderr.read().decode()
+
+
+def tool_call_line(request_id: int, arguments: str) -> str:
+    return (
+        f'{{"jsonrpc":"2.0","id":{request_id},"method":"tools/call",'
+        f'"params":{{"name":"image_generate","arguments":{arguments}}}}}'
+    )
+
+
+def test_a_lone_surrogate_in_an_argument_is_replaced_and_the_call_runs(server: RawStdio) -> None:
+    server.send(tool_call_line(1, '{"prompt":"a \\ud83d fox","size":"1024x1024","output_format":"jpeg"}'))
+    answer = server.receive()
+    assert answer["id"] == 1 and answer["result"]["isError"] is False
+    assert answer["result"]["structuredContent"]["images"][0]["width"] == 1024
+
+
+def test_a_message_nested_too_deep_gets_an_error_for_its_id(server: RawStdio) -> None:
+    options = '{"a":' * 300 + "1" + "}" * 300
+    server.send(tool_call_line(2, f'{{"prompt":"x","options":{options}}}'))
+    assert server.receive() == {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "error": {"code": -32600, "message": "Invalid request: the message is malformed or nested too deeply"},
+    }
+
+
+def test_a_line_that_is_not_json_gets_a_parse_error_and_the_session_goes_on(server: RawStdio) -> None:
+    server.send("this is not JSON")
+    assert server.receive()["error"]["code"] == -32700
+    server.send({"jsonrpc": "2.0", "id": 3, "method": "ping"})
+    assert server.receive() == {"jsonrpc": "2.0", "id": 3, "result": {}}
