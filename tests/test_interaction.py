@@ -79,6 +79,21 @@ async def test_only_missing_settings_are_asked(mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("content", [{"size": "99x99", "quality": 5}, {"size": ["x"]}, {"nonsense": True}])
+async def test_an_invalid_answer_keeps_the_offered_defaults_instead_of_failing(mode: str, content: dict) -> None:
+    provider, asked = Recorder(), []
+    callback = elicitation("accept", content, asked)
+    async with Client(server_with(provider), mode=mode, elicitation_callback=callback) as client:
+        result = await client.call_tool("image_generate", {"prompt": "fox"})
+    assert not result.is_error, result.content[0].text
+    offered = asked[0].requested_schema["properties"]
+    assert (provider.requests[0].size, provider.requests[0].quality) == (
+        offered["size"]["default"],
+        offered["quality"]["default"],
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_decline_goes_on_with_defaults(mode: str) -> None:
     provider = Recorder()
     async with Client(server_with(provider), mode=mode, elicitation_callback=elicitation("decline")) as client:

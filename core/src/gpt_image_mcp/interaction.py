@@ -25,7 +25,7 @@ from mcp.server.mcpserver.resolve import Elicit, ListRoots, Sample
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types import CreateMessageResult, SamplingMessage, TextContent
 from mcp_types.version import is_version_at_least
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, ModelWrapValidatorHandler, ValidationError, create_model, model_validator
 
 from gpt_image_mcp.capabilities import ModelCapabilities
 from gpt_image_mcp.errors import ImageMCPError
@@ -110,7 +110,22 @@ async def roots_for_variation(
 
 
 class ImageSettingsChoice(BaseModel):
-    """Base of the per-model forms; the fields are built from the capability table."""
+    """Base of the per-model forms; the fields are built from the capability table.
+
+    An answer is taken field by field: a value the form did not offer (a client that sends junk, a wrong type)
+    is dropped and that field keeps its default, instead of failing the whole call after the user answered.
+    """
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _take_what_is_valid(cls, data: Any, handler: ModelWrapValidatorHandler[ImageSettingsChoice]) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            wrong = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+            logger.warning("Ignoring invalid answers to the image settings question: %s", ", ".join(sorted(wrong)))
+            kept = {key: value for key, value in data.items() if key not in wrong} if isinstance(data, dict) else {}
+            return handler(kept)
 
 
 @functools.lru_cache(maxsize=256)
