@@ -93,6 +93,7 @@ def test_generate_to_a_file_never_overwrites(tmp_path: Path) -> None:
         (["-n", "11"], "n must be between 1 and 10"),
         (["--model", "dall-e-2"], "dall-e-2 was shut down"),
         (["--provider", "nope"], "PROVIDER names nope, which is not installed"),
+        (["-n", "2", "-o", "one.png"], "-o one.png names one image file, but 2 images were asked for"),
     ],
 )
 def test_generate_bad_input_exits_2_with_a_message(tmp_path: Path, args: list[str], message: str) -> None:

@@ -34,6 +34,9 @@ EnvFile = Annotated[Path | None, typer.Option("--env-file", help="Read settings 
 ProviderOpt = Annotated[str | None, typer.Option("--provider", help="Provider name(s), comma-separated.")]
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+
 @app.callback(invoke_without_command=True)
 def main_callback(ctx: typer.Context, env_file: EnvFile = None) -> None:
     """Without a command, serve MCP (stdio unless MCP_TRANSPORT=http)."""
@@ -143,6 +146,8 @@ async def _with_progress(call: Any) -> Any:
 
 def _make_output_folder(output: Path, n: int) -> None:
     """Create the folder `-o` names: `output` itself, or its parent when it names one image's file."""
+    if n > 1 and output.suffix.lower() in IMAGE_SUFFIXES and not output.is_dir():
+        cli._fail(f"-o {output} names one image file, but {n} images were asked for: give a folder, or -n 1")
     folder = output.parent if _single_file(output, n) else output
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -32,9 +32,9 @@ def _env(*names: str) -> AliasChoices:
 class Settings(BaseSettings):
     """Every core setting. Field docs double as the configuration reference."""
 
-    # A variable set to nothing (or spaces) counts as unset: `HOST=` must not bind every interface.
+    # A variable set to nothing counts as unset (`HOST=` must not bind every interface); `inf` is no number of seconds.
     model_config = SettingsConfigDict(
-        case_sensitive=False, extra="ignore", validate_default=True, env_ignore_empty=True
+        case_sensitive=False, extra="ignore", validate_default=True, env_ignore_empty=True, allow_inf_nan=False
     )
 
     provider: CommaList = Field(

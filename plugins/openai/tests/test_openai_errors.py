@@ -150,6 +150,10 @@ def test_mask_secrets() -> None:
         ({"retry-after": "-4"}, 0.0),
         ({"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}, 60.0),
         ({"retry-after": "not a date"}, None),
+        ({"retry-after": "1e999"}, None),  # infinite: no wait at all is believed
+        ({"retry-after": "nan"}, None),
+        ({"retry-after-ms": "inf", "retry-after": "2"}, 2.0),
+        ({"retry-after": "9999999"}, 86_400.0),
     ],
 )
 def test_parse_retry_after(headers: dict[str, str], expected: float | None) -> None:

@@ -62,6 +62,16 @@ def test_unreadable_key_file_is_a_configuration_problem(monkeypatch, tmp_path, c
         provider.client_config()
 
 
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf"])
+def test_timeouts_must_be_finite(monkeypatch, api_key, value: str) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", api_key)
+    monkeypatch.setenv("OPENAI_TIMEOUT", value)
+
+    (problem,) = OpenAIProvider().configuration_problems()
+
+    assert problem.startswith("OPENAI_TIMEOUT:") and "finite" in problem
+
+
 def test_invalid_numbers_name_their_variable(monkeypatch, api_key) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", api_key)
     monkeypatch.setenv("OPENAI_TIMEOUT", "soon")

@@ -7,6 +7,7 @@ module stays importable (and cheap) before the SDK is loaded.
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -58,6 +59,10 @@ def register_secrets_with_core(secrets: Iterable[str]) -> None:
     register_secret(*secrets)
 
 
+#: The longest wait a Retry-After header is believed for (a day); it is reported, not waited for.
+MAX_RETRY_AFTER_SECONDS = 86_400.0
+
+
 def parse_retry_after(headers: Mapping[str, str] | None, *, now: float | None = None) -> float | None:
     """Seconds to wait from `retry-after-ms`, or `retry-after` as seconds or an HTTP date; None if absent."""
     if not headers:
@@ -65,14 +70,14 @@ def parse_retry_after(headers: Mapping[str, str] | None, *, now: float | None = 
     milliseconds = _header(headers, "retry-after-ms")
     if milliseconds is not None:
         try:
-            return max(0.0, float(milliseconds) / 1000)
+            return _seconds(float(milliseconds) / 1000)
         except ValueError:
             pass
     value = _header(headers, "retry-after")
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        return _seconds(float(value))
     except ValueError:
         pass
     try:
@@ -80,6 +85,13 @@ def parse_retry_after(headers: Mapping[str, str] | None, *, now: float | None = 
     except (TypeError, ValueError, IndexError):
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _seconds(value: float) -> float:
+    """A wait in seconds from a header: not negative, and not infinite or NaN (`1e999`), which would be a day."""
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return min(max(0.0, value), MAX_RETRY_AFTER_SECONDS)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -44,7 +44,7 @@ def read_key_file(path: Path, variable: str) -> SecretStr:
 class RetrySettings(BaseSettings):
     """Retry and timeout knobs shared by every OpenAI-compatible provider (generic names, like the seed)."""
 
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

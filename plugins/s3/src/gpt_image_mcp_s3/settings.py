@@ -22,7 +22,7 @@ class S3Settings(BaseSettings):
 
     # Aliases name environment variables only and populate_by_name stays off (with it, pydantic-settings
     # would also read the field names), so a stray BUCKET, REGION or PREFIX variable is never picked up.
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", allow_inf_nan=False)
 
     bucket: str = Field(
         validation_alias=AliasChoices("S3_BUCKET"),
