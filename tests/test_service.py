@@ -299,3 +299,11 @@ async def test_variations_that_a_provider_lacks_point_to_image_edit() -> None:
 
     with pytest.raises(UnsupportedOperationError, match="does not support variation; use image_edit with a prompt"):
         await service_with(Keyed(), provider="keyed").variation(image=input_image())
+
+
+async def test_a_different_count_or_size_from_upstream_is_noted() -> None:
+    outcome = await service_with(Keyed()).generate(prompt="fox", n=2, size="1024x1024")  # Keyed sends one 64x64
+    assert "keyed returned 1 images although 2 were asked for" in outcome.notes
+    assert "keyed returned 64x64 although 1024x1024 was asked for" in outcome.notes
+    exact = await service_with(provider="offline").generate(prompt="fox", n=2, size="1024x1024")
+    assert not any("although" in note for note in exact.notes)

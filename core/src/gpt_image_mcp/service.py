@@ -315,6 +315,7 @@ class ImageService:
         result = await self._call(provider, operation, request, progress)
         if not result.images:
             raise BadUpstreamResponseError(f"provider {provider.name} returned no images")
+        notes += _mismatches(provider.name, request, result)
         await progress.stage("saving images")
         prompt = getattr(request, "prompt", None)
         # Into the store first, all of them: from here on nothing that was paid for can be lost.
@@ -411,6 +412,18 @@ class ImageService:
                 await item.aclose()
             except Exception as exc:  # closing must not hide the real shutdown reason
                 logger.debug("Error while closing %s: %s", item.name, exc)
+
+
+def _mismatches(provider: str, request: ImageRequest, result: ImageResult) -> list[str]:
+    """Notes when the upstream sent another number of images, or another size, than was asked for."""
+    notes = []
+    if len(result.images) != request.n:
+        notes.append(f"{provider} returned {len(result.images)} images although {request.n} were asked for")
+    wanted = request.dimensions()
+    got = sorted({f"{image.width}x{image.height}" for image in result.images} - {request.size})
+    if wanted is not None and got:
+        notes.append(f"{provider} returned {', '.join(got)} although {request.size} was asked for")
+    return notes
 
 
 def plugin_selection(settings: Settings) -> PluginSelection:
