@@ -120,10 +120,14 @@ async def test_resources_list_recent_images_with_their_mime_types(offline_server
     assert any(t.uri_template == "image://{image_id}" for t in templates.resource_templates)
 
 
-async def test_unknown_image_resource_is_an_error(offline_server) -> None:
+async def test_unknown_image_resource_is_an_invalid_params_error(offline_server) -> None:
+    from mcp.shared.exceptions import MCPError
+
     async with Client(offline_server) as client:
-        with pytest.raises(Exception, match="Unknown image"):
-            await client.read_resource("image://0123456789abcdef")
+        for uri in ("image://0123456789abcdef", "image://../../etc/passwd"):
+            with pytest.raises(MCPError, match="Unknown image") as info:
+                await client.read_resource(uri)
+            assert info.value.code == -32602  # invalid params, not an internal error
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])

@@ -15,7 +15,7 @@ import anyio
 from mcp.server.elicitation import AcceptedElicitation, CancelledElicitation, ElicitationResult
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.resolve import Resolve
 from mcp_types import CallToolResult, InputRequiredResult, ListRootsResult, ToolAnnotations
 from mcp_types import Resource as MCPResource
@@ -307,7 +307,7 @@ class ImageMCPServer(LazyMCPServer):
         image_id = parse_image_uri(text)
         found = await anyio.to_thread.run_sync(self.store.read, image_id) if image_id else None
         if found is None:
-            raise ResourceError(f"Unknown image {text}: it was never made here or has been evicted")
+            raise ResourceNotFoundError(f"Unknown image {text}: it was never made here or has been evicted")
         record, data = found
         return [ReadResourceContents(content=data, mime_type=record.mime_type)]
 
