@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,17 +35,29 @@ class RawStdio:
         return json.loads(self.process.stdout.readline())
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RawStdio]:
-    env = {**os.environ, "PROVIDER": "offline", "IMAGE_STORE_DIR": str(tmp_path / "store"), "LOG_LEVEL": "warning"}
+def start(tmp_path: Path, **env: str) -> RawStdio:
+    """The console script over stdio, initialized (handshake era)."""
+    env = {"PROVIDER": "offline", "IMAGE_STORE_DIR": str(tmp_path / "store"), "LOG_LEVEL": "warning"} | env
     process = subprocess.Popen(
-        [SCRIPT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path
+        [SCRIPT],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **env},
+        cwd=tmp_path,
     )
     raw = RawStdio(process)
     hello = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}
     raw.send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": hello})
     assert raw.receive()["result"]["serverInfo"]["name"] == "gpt-image-mcp"
     raw.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    return raw
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RawStdio]:
+    raw = start(tmp_path)
+    process = raw.process
     yield raw
     assert process.stdin is not None
     process.stdin.close()
@@ -81,3 +95,27 @@ def test_a_line_that_is_not_json_gets_a_parse_error_and_the_session_goes_on(serv
     assert server.receive()["error"]["code"] == -32700
     server.send({"jsonrpc": "2.0", "id": 3, "method": "ping"})
     assert server.receive() == {"jsonrpc": "2.0", "id": 3, "result": {}}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_lets_the_call_in_flight_answer_then_exits_0(tmp_path: Path, sig: signal.Signals) -> None:
+    from tests.http_support import install_throwaway_plugin
+
+    plugins = install_throwaway_plugin(tmp_path / "plugins")
+    raw = start(tmp_path, PROVIDER="slow", SLOW_SECONDS="1.5", PYTHONPATH=str(plugins), LOG_LEVEL="info")
+    raw.send(tool_call_line(7, '{"prompt":"slowly","size":"1024x1024"}'))
+    time.sleep(0.5)
+    raw.process.send_signal(sig)
+    answer = raw.receive()
+    assert answer["id"] == 7 and answer["result"]["isError"] is False
+    assert raw.process.wait(10) == 0  # without stdin being closed
+    assert raw.process.stderr is not None
+    stderr = raw.process.stderr.read().decode()
+    assert f"Stopping after {sig.name} (1 call(s) in flight)" in stderr and "Traceback" not in stderr
+
+
+def test_an_idle_server_stops_at_once_on_sigterm(tmp_path: Path) -> None:
+    raw = start(tmp_path)
+    started = time.monotonic()
+    raw.process.send_signal(signal.SIGTERM)
+    assert raw.process.wait(10) == 0 and time.monotonic() - started < 5

@@ -99,17 +99,9 @@ def _serve(settings: Settings) -> None:
 
             run_http(server, service, settings)
         else:
+            from gpt_image_mcp.stdio import run_stdio
 
-            async def stdio() -> None:
-                # Close in the loop the providers' HTTP clients were made in; a new loop cannot close them.
-                from gpt_image_mcp.stdio import serve_stdio
-
-                try:
-                    await serve_stdio(server)
-                finally:
-                    await service.aclose()
-
-            anyio.run(stdio)
+            anyio.run(run_stdio, server, service, settings.shutdown_grace_seconds)
     except KeyboardInterrupt:
         pass
     except ConfigurationError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -20,11 +21,58 @@ if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
     from mcp.shared.message import SessionMessage
 
+    from gpt_image_mcp.service import ImageService
+
 logger = logging.getLogger(__name__)
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+async def run_stdio(server: MCPServer, service: ImageService, grace_seconds: float) -> None:
+    """Serve over stdio until the client closes stdin, or SIGTERM/SIGINT: then calls in flight may finish (and
+    their answers reach the client) for up to `grace_seconds`, and the process ends with status 0.
+
+    The providers' clients are closed in this event loop, the one they were made in.
+    """
+    import signal
+
+    import anyio
+
+    from gpt_image_mcp.server import image_calls_in_flight
+
+    async def stop_on_signal(group: anyio.abc.TaskGroup) -> None:
+        try:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for received in signals:
+                    busy = image_calls_in_flight()
+                    logger.info("Stopping after %s (%d call(s) in flight)", signal.Signals(received).name, busy)
+                    with anyio.move_on_after(grace_seconds):
+                        while image_calls_in_flight():  # noqa: ASYNC110  (polled only while stopping)
+                            await anyio.sleep(0.05)
+                    with anyio.CancelScope(shield=True):
+                        await service.aclose()
+                    # The SDK reads stdin in a worker thread that no cancellation reaches: waiting for it would
+                    # keep the process alive until the client writes or closes stdin. Every answer is written
+                    # and flushed, the store synced, the clients closed: nothing is left to lose.
+                    logging.shutdown()
+                    os._exit(0)
+        except NotImplementedError:  # no signal receivers on this platform (Windows): serve until stdin closes
+            await anyio.sleep_forever()
+
+    try:
+        async with anyio.create_task_group() as group:
+
+            async def serve() -> None:
+                await serve_stdio(server)
+                group.cancel_scope.cancel()  # the client left: stop waiting for signals
+
+            group.start_soon(serve)
+            group.start_soon(stop_on_signal, group)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await service.aclose()
 
 
 async def serve_stdio(server: MCPServer) -> None:
