@@ -240,10 +240,10 @@ class Settings(BaseSettings):
         description="text, or json for one JSON object per line (with the request id when there is one).",
     )
     shutdown_grace_seconds: int = Field(
-        25,
+        20,
         ge=0,
         validation_alias=_env("shutdown_grace_seconds", "SHUTDOWN_GRACE_SECONDS"),
-        description="On SIGTERM/SIGINT, how long in-flight HTTP calls may take to finish before they are cancelled.",
+        description="On SIGTERM/SIGINT, how long calls in flight may take to finish before they are cancelled.",
     )
 
     @field_validator("provider", "fallback_providers", "plugins", "disable_plugins", "default_sinks", mode="before")
