@@ -60,3 +60,12 @@ def test_a_nul_in_a_path_is_a_clear_error(resolver: InputResolver, tmp_path: Pat
     assert isinstance(error, InvalidRequestError) and "cannot contain a NUL character" in error.message
     image = resolve_soon(resolver, "good.png")
     assert not isinstance(image, BaseException) and image.width == 64
+
+
+def test_file_uris_with_localhost_and_escapes_name_local_files(resolver: InputResolver, tmp_path: Path) -> None:
+    (tmp_path / "my image.png").write_bytes(png_bytes())
+    for uri in (f"file://{tmp_path}/my%20image.png", f"file://localhost{tmp_path}/my%20image.png"):
+        image = resolve_soon(resolver, uri)
+        assert not isinstance(image, BaseException), image
+    error = resolve_soon(resolver, f"file://other.host{tmp_path}/my%20image.png")
+    assert isinstance(error, InvalidRequestError) and "names a file on another host" in error.message

@@ -9,8 +9,9 @@ import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
-from gpt_image_mcp.errors import InvalidRequestError
+from gpt_image_mcp.errors import InvalidRequestError, brief
 from gpt_image_mcp.imaging import inspect_image
 from gpt_image_mcp.store import IMAGE_URI_PREFIX, ImageStore, parse_image_uri
 from gpt_image_mcp.types import InputImage
@@ -94,7 +95,7 @@ class InputResolver:
         return _checked(data, label, filename=record.filename)
 
     def _from_file(self, text: str, label: str) -> InputImage:
-        raw = text[len("file://") :] if text.startswith("file://") else text
+        raw = _file_uri_path(text) if text.startswith("file://") else text
         if "\x00" in raw:
             raise InvalidRequestError(f"{label}: a file path cannot contain a NUL character")
         candidate = Path(raw).expanduser()
@@ -118,6 +119,15 @@ class InputResolver:
         except OSError as exc:
             raise InvalidRequestError(f"{label}: cannot read {raw}: {exc.strerror}") from exc
         return _checked(data, label, filename=real.name)
+
+
+def _file_uri_path(uri: str) -> str:
+    """The path of a file:// URI (`file:///x`, `file://localhost/x`, percent-escapes undone); another host's
+    file is refused."""
+    parsed = urlsplit(uri)
+    if parsed.netloc not in ("", "localhost"):
+        raise InvalidRequestError(f"{brief(uri)} names a file on another host ({parsed.netloc}); pass base64 instead")
+    return unquote(parsed.path)
 
 
 class _NotAnImageFile(Exception):
