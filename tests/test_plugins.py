@@ -140,20 +140,31 @@ def test_a_duplicate_name_skips_the_later_plugin_naming_both(site: Path) -> None
         load_registry(PluginSelection(strict=True))
 
 
+class Echo(ImageProvider):
+    name = "echo"
+
+
+def echo_plugin(*, then_raise: bool = False, sinks_raise: bool = False) -> object:
+    """A throwaway plugin registering an `Echo`; it can fail after that, in the same or in a later hook."""
+
+    class Plugin:
+        @hookimpl
+        def register_providers(self, register):
+            register(Echo())
+            if then_raise:
+                raise ValueError("after register")
+
+        @hookimpl
+        def register_sinks(self, register):
+            if sinks_raise:
+                raise RuntimeError("no sink today")
+
+    return Plugin()
+
+
 def test_two_third_party_plugins_with_one_name_say_how_to_keep_either() -> None:
-    class Echo(ImageProvider):
-        name = "echo"
-
-    def plugin() -> object:
-        class Plugin:
-            @hookimpl
-            def register_providers(self, register):
-                register(Echo())
-
-        return Plugin()
-
     registry = load_registry(
-        PluginSelection(load_entry_points=False), extra_plugins=[("first", plugin()), ("second", plugin())]
+        PluginSelection(load_entry_points=False), extra_plugins=[("first", echo_plugin()), ("second", echo_plugin())]
     )
     assert registry.owner("provider", "echo") == "first"
     error = next(info for info in registry.plugins if info.name == "second").error or ""
@@ -185,34 +196,15 @@ def test_a_refused_registration_skips_the_plugin_whole(register_calls, reason: s
 
 
 def test_a_plugin_failing_in_a_later_hook_loses_what_it_registered_earlier() -> None:
-    class Echo(ImageProvider):
-        name = "echo"
-
-    class Plugin:
-        @hookimpl
-        def register_providers(self, register):
-            register(Echo())
-
-        @hookimpl
-        def register_sinks(self, register):
-            raise RuntimeError("no sink today")
-
-    registry = load_registry(PluginSelection(load_entry_points=False), extra_plugins=[("half", Plugin())])
+    plugin = echo_plugin(sinks_raise=True)
+    registry = load_registry(PluginSelection(load_entry_points=False), extra_plugins=[("half", plugin)])
     assert "echo" not in registry.providers and ("provider", "echo") not in registry.owners
     assert next(info for info in registry.plugins if info.name == "half").status == "failed"
 
 
 def test_a_hook_that_raises_after_registering_leaves_nothing_behind() -> None:
-    class Echo(ImageProvider):
-        name = "echo"
-
-    class Plugin:
-        @hookimpl
-        def register_providers(self, register):
-            register(Echo())
-            raise ValueError("after register")
-
-    registry = load_registry(PluginSelection(load_entry_points=False), extra_plugins=[("late", Plugin())])
+    plugin = echo_plugin(then_raise=True)
+    registry = load_registry(PluginSelection(load_entry_points=False), extra_plugins=[("late", plugin)])
     assert "echo" not in registry.providers
 
 
