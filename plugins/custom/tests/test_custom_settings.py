@@ -55,7 +55,7 @@ def test_key_file(monkeypatch, tmp_path, api_key) -> None:
     assert (config.base_url, config.api_key, config.key_variable) == (
         "http://localhost:4000/v1",
         api_key,
-        "CUSTOM_OPENAI_API_KEY",
+        "CUSTOM_OPENAI_API_KEY_FILE",  # messages name the variable the key came from
     )
 
 

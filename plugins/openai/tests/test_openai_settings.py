@@ -257,3 +257,11 @@ def test_stray_variables_named_like_fields_are_not_read(monkeypatch) -> None:
         monkeypatch.setenv(name, value)
     settings = OpenAISettings()
     assert (settings.api_key, settings.project, settings.timeout, settings.base_url) == (None, None, 600.0, None)
+
+
+def test_messages_name_the_variable_the_key_came_from(monkeypatch, tmp_path, api_key) -> None:
+    (tmp_path / "key").write_text(api_key, encoding="utf-8")
+    monkeypatch.setenv("OPENAI_API_KEY_FILE", str(tmp_path / "key"))
+    assert OpenAIProvider().client_config().key_variable == "OPENAI_API_KEY_FILE"
+    monkeypatch.setenv("OPENAI_API_KEY", api_key)
+    assert OpenAIProvider().client_config().key_variable == "OPENAI_API_KEY"

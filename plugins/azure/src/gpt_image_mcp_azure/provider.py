@@ -152,7 +152,7 @@ class AzureOpenAIProvider(OpenAICompatibleProvider):
                 max_wait=settings.retry_max_wait,
                 backoff_base=settings.retry_backoff_base,
             ),
-            key_variable="AZURE_OPENAI_API_KEY" if settings.uses_key else "the Entra ID identity",
+            key_variable=settings.key_variable if settings.uses_key else "the Entra ID identity",
             base_url_variable="AZURE_OPENAI_ENDPOINT",
             timeout_variable="AZURE_OPENAI_TIMEOUT",
             endpoint=settings.endpoint,

@@ -169,7 +169,7 @@ class CustomProvider(OpenAICompatibleProvider):
                 max_wait=settings.retry_max_wait,
                 backoff_base=settings.retry_backoff_base,
             ),
-            key_variable="CUSTOM_OPENAI_API_KEY",
+            key_variable=settings.key_variable,
             base_url_variable="CUSTOM_OPENAI_BASE_URL",
             timeout_variable="CUSTOM_OPENAI_TIMEOUT",
         )

@@ -71,7 +71,7 @@ class OpenAIProvider(OpenAICompatibleProvider):
                 max_wait=settings.retry_max_wait,
                 backoff_base=settings.retry_backoff_base,
             ),
-            key_variable="OPENAI_API_KEY",
+            key_variable=settings.key_variable,
         )
 
     def validation_model(self) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -83,18 +83,28 @@ class ApiKeySettings(RetrySettings):
 
     api_key: SecretStr | None = None
     api_key_file: Path | None = None
+    _key_from_file: bool = PrivateAttr(False)
 
     @model_validator(mode="after")
     def _read_key_file(self) -> ApiKeySettings:
         if self.api_key is None and self.api_key_file is not None:
-            alias = type(self).model_fields["api_key_file"].validation_alias
-            variable = alias.choices[0] if isinstance(alias, AliasChoices) else "api_key_file"
-            self.api_key = read_key_file(self.api_key_file, str(variable))
+            self.api_key = read_key_file(self.api_key_file, self._variable("api_key_file"))
+            self._key_from_file = True
         return self
 
     @property
     def key(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key else None
+
+    @property
+    def key_variable(self) -> str:
+        """The variable the key came from, for messages (OPENAI_API_KEY, or OPENAI_API_KEY_FILE)."""
+        return self._variable("api_key_file" if self._key_from_file else "api_key")
+
+    @classmethod
+    def _variable(cls, field: str) -> str:
+        alias = cls.model_fields[field].validation_alias
+        return str(alias.choices[0]) if isinstance(alias, AliasChoices) else field.upper()
 
 
 class OpenAISettings(ApiKeySettings):

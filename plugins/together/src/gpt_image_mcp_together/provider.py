@@ -144,7 +144,7 @@ class TogetherProvider(OpenAICompatibleProvider):
                 max_wait=settings.retry_max_wait,
                 backoff_base=settings.retry_backoff_base,
             ),
-            key_variable="TOGETHER_API_KEY",
+            key_variable=settings.key_variable,
             base_url_variable="TOGETHER_BASE_URL",
             timeout_variable="TOGETHER_TIMEOUT",
         )
