@@ -111,7 +111,7 @@ def test_a_signal_lets_the_call_in_flight_answer_then_exits_0(tmp_path: Path, si
     assert raw.process.wait(10) == 0  # without stdin being closed
     assert raw.process.stderr is not None
     stderr = raw.process.stderr.read().decode()
-    assert f"Stopping after {sig.name} (1 call(s) in flight)" in stderr and "Traceback" not in stderr
+    assert f"Stopping after {sig.name} (1 request(s) in flight)" in stderr and "Traceback" not in stderr
 
 
 def test_an_idle_server_stops_at_once_on_sigterm(tmp_path: Path) -> None:
@@ -119,3 +119,27 @@ def test_an_idle_server_stops_at_once_on_sigterm(tmp_path: Path) -> None:
     started = time.monotonic()
     raw.process.send_signal(signal.SIGTERM)
     assert raw.process.wait(10) == 0 and time.monotonic() - started < 5
+
+
+def test_blank_lines_are_skipped_without_an_answer(server: RawStdio) -> None:
+    server.send("")
+    server.send("   \r")
+    server.send({"jsonrpc": "2.0", "id": 4, "method": "ping"})
+    assert server.receive() == {"jsonrpc": "2.0", "id": 4, "result": {}}
+
+
+def test_a_large_answer_in_flight_is_written_whole_before_the_exit(tmp_path: Path) -> None:
+    from tests.http_support import install_throwaway_plugin
+
+    plugins = install_throwaway_plugin(tmp_path / "plugins")
+    raw = start(tmp_path, PROVIDER="slow", SLOW_SECONDS="1", PYTHONPATH=str(plugins), SLOW_NOISE="1")
+    raw.send(tool_call_line(8, '{"prompt":"slowly","size":"1024x1024","max_inline_bytes":8000000}'))
+    time.sleep(0.3)
+    raw.process.send_signal(signal.SIGTERM)
+    raw.send({"jsonrpc": "2.0", "id": 9, "method": "ping"})  # arrives while stopping: refused, not dropped
+    answers = {message["id"]: message for message in (raw.receive(), raw.receive())}
+    assert answers[9]["error"]["code"] == -32003
+    assert answers[8]["result"]["isError"] is False
+    inline = [block for block in answers[8]["result"]["content"] if block["type"] == "image"]
+    assert len(inline) == 1 and len(inline[0]["data"]) > 3_000_000  # the whole 3 MB image, not a cut line
+    assert raw.process.wait(10) == 0

@@ -29,8 +29,12 @@ logger = logging.getLogger("throwaway_plugin")
 
 
 def _png() -> GeneratedImage:
+    """64x64 of one colour; with SLOW_NOISE=1 a 1024x1024 of noise (3 MB: a large answer)."""
     buffer = io.BytesIO()
-    Image.new("RGB", (64, 64), (10, 120, 200)).save(buffer, format="PNG")
+    if os.environ.get("SLOW_NOISE") == "1":
+        Image.frombytes("RGB", (1024, 1024), os.urandom(1024 * 1024 * 3)).save(buffer, format="PNG")
+    else:
+        Image.new("RGB", (64, 64), (10, 120, 200)).save(buffer, format="PNG")
     return GeneratedImage.from_bytes(buffer.getvalue())
 
 

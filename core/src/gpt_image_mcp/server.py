@@ -229,11 +229,6 @@ _first_call_done = False
 _calls_in_flight = 0
 
 
-def image_calls_in_flight() -> int:
-    """Image tool calls of this process under way now (graceful shutdown waits for them)."""
-    return _calls_in_flight
-
-
 def freeze_after_first_call() -> None:
     """After the first image call, what it loaded (the provider SDK, Pillow, the tools) joins start-up's
     objects outside the collector: a full collection then walks only what calls create.

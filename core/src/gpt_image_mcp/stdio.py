@@ -1,11 +1,14 @@
-"""The stdio transport: the MCP SDK's, plus an answer for every request line its JSON parser cannot take.
+"""The stdio transport: the MCP SDK's, plus an answer for every request line, and a graceful stop on signals.
 
 The SDK parses each line with pydantic's JSON parser, which refuses two things Python's `json` reads: a lone
 UTF-16 surrogate escape (`"\\ud800"`, an emoji cut in half by a client) and nesting deeper than a couple of
 hundred levels. Such a line is dropped without an answer, and the client waits for its request until it times
 out. Here a dropped line is read again with `json`: lone surrogates become U+FFFD and the message goes on; a
 message that still cannot be taken gets a JSON-RPC error for its id, and a line that is not JSON at all a parse
-error (id null), as JSON-RPC asks.
+error (id null), as JSON-RPC asks. Blank lines are skipped, as the SDK skips them.
+
+On SIGTERM/SIGINT new requests are refused, the requests in flight may finish and have their answers written
+for up to SHUTDOWN_GRACE_SECONDS, and the process ends with status 0.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import json
 import logging
 import os
 import re
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +31,23 @@ logger = logging.getLogger(__name__)
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
+#: JSON-RPC error of a request that arrives while the server is stopping (implementation-defined range).
+SHUTTING_DOWN = -32003
+#: After the last answer was handed over, how long its line may take to be written out.
+FLUSH_SECONDS = 5.0
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
+@dataclass
+class Exchange:
+    """The requests of the connection that have no answer yet, and whether the server is stopping."""
+
+    pending: set[str | int] = field(default_factory=set)
+    stopping: bool = False
+
+
 async def run_stdio(server: MCPServer, service: ImageService, grace_seconds: float) -> None:
-    """Serve over stdio until the client closes stdin, or SIGTERM/SIGINT: then calls in flight may finish (and
-    their answers reach the client) for up to `grace_seconds`, and the process ends with status 0.
+    """Serve over stdio until the client closes stdin, or until SIGTERM/SIGINT (see the module docstring).
 
     The providers' clients are closed in this event loop, the one they were made in.
     """
@@ -40,22 +55,27 @@ async def run_stdio(server: MCPServer, service: ImageService, grace_seconds: flo
 
     import anyio
 
-    from gpt_image_mcp.server import image_calls_in_flight
+    exchange = Exchange()
+    writers: list[Any] = []
 
-    async def stop_on_signal(group: anyio.abc.TaskGroup) -> None:
+    async def stop_on_signal() -> None:
         try:
             with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                 async for received in signals:
-                    busy = image_calls_in_flight()
-                    logger.info("Stopping after %s (%d call(s) in flight)", signal.Signals(received).name, busy)
+                    exchange.stopping = True
+                    busy = len(exchange.pending)
+                    logger.info("Stopping after %s (%d request(s) in flight)", signal.Signals(received).name, busy)
                     with anyio.move_on_after(grace_seconds):
-                        while image_calls_in_flight():  # noqa: ASYNC110  (polled only while stopping)
-                            await anyio.sleep(0.05)
+                        while exchange.pending:  # noqa: ASYNC110  (polled only while stopping)
+                            await anyio.sleep(0.02)
+                    with anyio.move_on_after(FLUSH_SECONDS):
+                        while writers and not _writer_idle(writers[0]):  # noqa: ASYNC110
+                            await anyio.sleep(0.02)
                     with anyio.CancelScope(shield=True):
                         await service.aclose()
                     # The SDK reads stdin in a worker thread that no cancellation reaches: waiting for it would
-                    # keep the process alive until the client writes or closes stdin. Every answer is written
-                    # and flushed, the store synced, the clients closed: nothing is left to lose.
+                    # keep the process alive until the client writes or closes stdin. Every answer is written,
+                    # the store synced, the clients closed: nothing is left to lose.
                     logging.shutdown()
                     os._exit(0)
         except NotImplementedError:  # no signal receivers on this platform (Windows): serve until stdin closes
@@ -65,34 +85,64 @@ async def run_stdio(server: MCPServer, service: ImageService, grace_seconds: flo
         async with anyio.create_task_group() as group:
 
             async def serve() -> None:
-                await serve_stdio(server)
+                await serve_stdio(server, exchange, writers)
                 group.cancel_scope.cancel()  # the client left: stop waiting for signals
 
             group.start_soon(serve)
-            group.start_soon(stop_on_signal, group)
+            group.start_soon(stop_on_signal)
     finally:
         with anyio.CancelScope(shield=True):
             await service.aclose()
 
 
-async def serve_stdio(server: MCPServer) -> None:
-    """`server.run_stdio_async()`, with `AnsweringReader` between the transport and the server."""
+async def serve_stdio(server: MCPServer, exchange: Exchange | None = None, writers: list[Any] | None = None) -> None:
+    """`server.run_stdio_async()`, with `AnsweringReader` and `TrackingWriter` around the transport's streams."""
     from mcp.server.stdio import stdio_server
 
+    exchange = exchange or Exchange()
     # The SDK has no public way to serve a server over streams one passes in (run_stdio_async builds its own).
     lowlevel = server._lowlevel_server
     async with stdio_server() as (read_stream, write_stream):
-        reader = AnsweringReader(read_stream, write_stream)
-        await lowlevel.run(reader, write_stream, lowlevel.create_initialization_options())
+        if writers is not None:
+            writers.append(write_stream)
+        writer = TrackingWriter(write_stream, exchange)
+        reader = AnsweringReader(read_stream, writer, exchange)
+        await lowlevel.run(reader, writer, lowlevel.create_initialization_options())
+
+
+class TrackingWriter:
+    """The write side: marks a request answered once its answer is handed to the transport."""
+
+    def __init__(self, inner: Any, exchange: Exchange) -> None:
+        self._inner = inner
+        self._exchange = exchange
+
+    async def send(self, item: SessionMessage) -> None:
+        await self._inner.send(item)
+        message = item.message
+        if getattr(message, "method", None) is None and getattr(message, "id", None) is not None:
+            self._exchange.pending.discard(message.id)  # a response or an error to a client's request
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> TrackingWriter:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        await self.aclose()
 
 
 class AnsweringReader:
-    """The read side of a transport: messages pass through; a line the SDK could not parse is repaired, or
-    answered with an error, instead of being dropped."""
+    """The read side: messages pass through (and requests are counted in flight); a line the SDK could not parse
+    is repaired, or answered with an error, instead of being dropped; while stopping, requests are refused."""
 
-    def __init__(self, inner: Any, write_stream: Any) -> None:
+    def __init__(self, inner: Any, writer: Any, exchange: Exchange | None = None) -> None:
         self._inner = inner
-        self._write = write_stream
+        self._write = writer
+        self._exchange = exchange or Exchange()
 
     @property
     def last_context(self) -> Any:  # the SDK restores the sender's context variables from it
@@ -100,8 +150,7 @@ class AnsweringReader:
 
     async def receive(self) -> SessionMessage | Exception:
         while True:
-            item = await self._inner.receive()
-            handled = await self._handle(item)
+            handled = await self._handle(await self._inner.receive())
             if handled is not None:
                 return handled
 
@@ -110,8 +159,7 @@ class AnsweringReader:
 
     async def __anext__(self) -> SessionMessage | Exception:
         while True:
-            item = await self._inner.__anext__()
-            handled = await self._handle(item)
+            handled = await self._handle(await self._inner.__anext__())
             if handled is not None:
                 return handled
 
@@ -127,13 +175,25 @@ class AnsweringReader:
         await self.aclose()
 
     async def _handle(self, item: SessionMessage | Exception) -> SessionMessage | Exception | None:
-        """The item to pass on, or None when it was answered here."""
+        """The item to pass on, or None when it was answered (or skipped) here."""
         line = _unparsed_line(item)
-        if line is None:
-            return item
+        message = item if line is None else await self._repaired(line)
+        if message is None or isinstance(message, Exception):
+            return message
+        request_id = _request_id(message)
+        if request_id is not None:
+            if self._exchange.stopping:
+                await self._answer(request_id, SHUTTING_DOWN, "The server is shutting down: send this request again")
+                return None
+            self._exchange.pending.add(request_id)
+        return message
+
+    async def _repaired(self, line: str) -> SessionMessage | None:
         import mcp_types as types
         from mcp.shared.message import SessionMessage
 
+        if not line.strip():
+            return None  # a blank line is no message (clients and proxies send them between messages)
         try:
             document = json.loads(line)
         except (ValueError, RecursionError):
@@ -157,6 +217,24 @@ class AnsweringReader:
 
         error = types.JSONRPCError(jsonrpc="2.0", id=request_id, error=types.ErrorData(code=code, message=message))
         await self._write.send(SessionMessage(error))
+
+
+def _request_id(message: SessionMessage) -> str | int | None:
+    """The id of a client's request (None for notifications and for answers to the server's own requests)."""
+    inner = message.message
+    if getattr(inner, "method", None) is None:
+        return None
+    request_id = getattr(inner, "id", None)
+    return request_id if isinstance(request_id, str | int) else None
+
+
+def _writer_idle(write_stream: Any) -> bool:
+    """Whether the transport's writer waits for the next message, i.e. has written out every answer handed to it.
+    (The SDK's context stream wraps an anyio memory stream; without those statistics, assume a moment is enough.)"""
+    statistics = getattr(getattr(write_stream, "_inner", None), "statistics", None)
+    if statistics is None:
+        return True
+    return bool(statistics().tasks_waiting_receive)
 
 
 def _unparsed_line(item: object) -> str | None:
