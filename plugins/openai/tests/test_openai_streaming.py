@@ -244,3 +244,31 @@ async def test_a_web_page_answering_a_streamed_call_is_a_bad_response_not_a_cut_
     with pytest.raises(BadUpstreamResponseError, match="answered with text/html instead of JSON"):
         await provider.generate(GenerateRequest(model="gpt-image-2", prompt="p", partial_images=1), progress)
     assert len(openai_env.log) == 1
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", None])
+async def test_events_under_another_label_are_still_read_as_events(
+    openai_env, provider, progress, images, content_type
+) -> None:
+    body = completed("image_generation", images.b64(images.png((64, 64))))
+    response = Response(body)
+    if content_type is None:
+        del response.headers["content-type"]
+    else:
+        response.headers["content-type"] = content_type
+    openai_env.expect_request("/v1/images/generations").respond_with_response(response)
+
+    result = await provider.generate(GenerateRequest(model="gpt-image-2", prompt="p", partial_images=1), progress)
+
+    assert result.images[0].width == 64 and len(openai_env.log) == 1
+
+
+async def test_a_corrupt_final_image_in_a_stream_does_not_lose_the_good_one(openai_env, provider, progress, images):
+    good = images.png((64, 64))
+    body = completed("image_generation", images.b64(good)) + completed("image_generation", "!!!corrupt!!!")
+    openai_env.expect_request("/v1/images/generations").respond_with_data(body, content_type="text/event-stream")
+
+    result = await provider.generate(GenerateRequest(model="gpt-image-2", prompt="p", n=2, partial_images=1), progress)
+
+    assert [image.data for image in result.images] == [good]
+    assert any("image 2 as corrupt base64; the other images are kept" in note for note in result.notes)

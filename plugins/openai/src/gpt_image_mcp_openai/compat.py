@@ -412,11 +412,19 @@ class OpenAICompatibleProvider(ImageProvider):
 
         raw = getattr(stream, "response", None)
         headers = getattr(raw, "headers", None) or {}
-        if raw is not None and "event-stream" not in headers.get("content-type", "").lower():
+        content_type = headers.get("content-type", "").lower()
+        # JSON (or a web page) instead of events: a proxy or server that ignores `stream`. Any other label, or
+        # none, is left to the SDK's event parser, which reads events whatever the label says.
+        if (
+            raw is not None
+            and "event-stream" not in content_type
+            and ("json" in content_type or "html" in content_type)
+        ):
             return await self._unstreamed_answer(stream, raw, request, context)
         request_id = headers.get("x-request-id")
         context = dataclasses.replace(context, request_id=request_id)
         images: list[GeneratedImage] = []
+        failures: list[BadUpstreamResponseError] = []
         usage: Usage | None = None
         partials = 0
         try:
@@ -433,13 +441,19 @@ class OpenAICompatibleProvider(ImageProvider):
                         continue
                     await progress.partial_image(preview, index)
                 elif kind.endswith(".completed"):
-                    images.append(self.decode_image(getattr(event, "b64_json", None), len(images), context))
+                    index = len(images) + len(failures)
+                    try:
+                        images.append(self.decode_image(getattr(event, "b64_json", None), index, context))
+                    except BadUpstreamResponseError as exc:  # the other images are paid for: keep them
+                        failures.append(exc)
                     usage = usage_from(getattr(event, "usage", None)) or usage
         except openai.OpenAIError as exc:
             raise self.map_error(exc, context) from None
         finally:
             with anyio.CancelScope(shield=True):
                 await stream.close()
+        if not images and failures:
+            raise failures[0]
         if not images:
             # A stream cut short (dropped connection, proxy timeout) looks just like this: worth a retry.
             raise UpstreamUnavailableError(
@@ -455,7 +469,10 @@ class OpenAICompatibleProvider(ImageProvider):
             model=request.model,
             usage=usage,
             request_id=request_id,
-            notes=format_notes(request, images, self.name),
+            notes=[
+                *format_notes(request, images, self.name),
+                *(f"{failure.message}; the other images are kept" for failure in failures),
+            ],
         )
 
     async def _unstreamed_answer(
