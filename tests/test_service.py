@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from gpt_image_mcp import (
     GeneratedImage,
@@ -276,10 +278,13 @@ def test_readiness_checks_every_provider_used_and_the_default_model() -> None:
     assert problem.startswith("offline: its default model cannot be used (DEFAULT_MODEL?): unknown model 'nope'")
 
 
-@pytest.mark.parametrize("option", ["prompt", "model", "n", "size", "quality", "stream", "response_format", "width"])
+OVERRIDING = ["prompt", "model", "n", "size", "quality", "stream", "response_format", "width", "Prompt", "image[]"]
+
+
+@pytest.mark.parametrize("option", [*OVERRIDING, "extra_body"])
 async def test_options_cannot_override_checked_arguments(option: str) -> None:
     provider = Keyed()
-    with pytest.raises(InvalidRequestError, match=f"options may not set {option}: pass them as the tool's own"):
+    with pytest.raises(InvalidRequestError, match=re.escape(f"options may not set {option}: pass them as the tool")):
         await service_with(provider).generate(prompt="fox", extra={option: "x", "steps": 4})
     assert provider.calls == []
     await service_with(provider).generate(prompt="fox", extra={"steps": 4})

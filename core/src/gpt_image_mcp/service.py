@@ -6,6 +6,7 @@ validate against the model's capabilities -> provider call -> sinks -> outcome. 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -50,7 +51,7 @@ APP_NAME = "gpt-image-mcp"
 #: Names `options` (a request's `extra`) may not carry: they would override what was checked, or the wire format.
 RESERVED_OPTIONS = frozenset(
     {*GenerateRequest.model_fields, *EditRequest.model_fields, *VariationRequest.model_fields} - {"extra"}
-    | {"stream", "response_format", "width", "height", "response_type"}
+    | {"stream", "response_format", "width", "height", "response_type", "extra_body", "extra_headers", "extra_query"}
 )
 #: Providers with an extra of the root distribution (`pip install 'gpt-image-mcp[azure]'`).
 BUNDLED_PROVIDERS = frozenset({"openai", "azure", "together", "custom"})
@@ -293,7 +294,7 @@ class ImageService:
             hint = "; use image_edit with a prompt instead" if operation is Operation.VARIATION else ""
             raise UnsupportedOperationError(f"provider {provider.name} does not support {operation.value}{hint}")
         values = {key: value for key, value in fields.items() if value is not None}
-        overridden = sorted(set(values.get("extra") or {}) & RESERVED_OPTIONS)
+        overridden = sorted(key for key in values.get("extra") or {} if _wire_name(key) in RESERVED_OPTIONS)
         if overridden:
             raise InvalidRequestError(
                 f"options may not set {', '.join(overridden)}: pass them as the tool's own arguments, which are "
@@ -412,6 +413,11 @@ class ImageService:
                 await item.aclose()
             except Exception as exc:  # closing must not hide the real shutdown reason
                 logger.debug("Error while closing %s: %s", item.name, exc)
+
+
+def _wire_name(option: str) -> str:
+    """An option's name as upstreams read it: case and brackets aside (`Prompt`, `image[]` are `prompt`, `image`)."""
+    return re.sub(r"[^a-z0-9_]", "", option.lower())
 
 
 def _mismatches(provider: str, request: ImageRequest, result: ImageResult) -> list[str]:

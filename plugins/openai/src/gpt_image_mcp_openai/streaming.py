@@ -50,12 +50,13 @@ async def read_json(chunks: AsyncIterable[bytes]) -> Any:
     return reader.finish()
 
 
-#: Limits of one answer: what a sane upstream sends stays far below them (ten 4K PNGs are about 330 MB of JSON).
-MAX_BODY_BYTES = 1024 * 1024 * 1024
+#: Limits of one answer, far above what a sane upstream sends: a 3840x2160 PNG of pure noise is 24 MiB (33 MB of
+#: base64), the largest any model makes; ten of them about 330 MB of JSON.
+MAX_BODY_BYTES = 512 * 1024 * 1024
 #: The document around the image data (keys, numbers, spaces, and base64 that could not be decoded on the fly).
 MAX_TEXT_BYTES = 64 * 1024 * 1024
 #: One image, decoded.
-MAX_IMAGE_BYTES = 256 * 1024 * 1024
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
 
 
 class AnswerTooLargeError(ValueError):
@@ -186,11 +187,14 @@ class BlobJSONReader:
                 chunk = self._feed_blob(self._blob, chunk)
             else:
                 self._text += chunk
-                if len(self._text) > MAX_TEXT_BYTES:
-                    raise AnswerTooLargeError(
-                        f"the answer has more than {MAX_TEXT_BYTES // 2**20} MiB of JSON besides its image data"
-                    )
+                self._check_text()
                 chunk = self._scan()
+
+    def _check_text(self) -> None:
+        if len(self._text) > MAX_TEXT_BYTES:
+            raise AnswerTooLargeError(
+                f"the answer has more than {MAX_TEXT_BYTES // 2**20} MiB of JSON besides its image data"
+            )
 
     def finish(self) -> Any:
         """The document, blobs restored; `TruncatedBodyError` or `json.JSONDecodeError` when there is none."""
@@ -258,6 +262,7 @@ class BlobJSONReader:
             self._text += b'"' + decoded
             self._pos = len(self._text)
             self._text += held
+            self._check_text()
             return chunk
         if end < 0:
             return b""
