@@ -161,7 +161,28 @@ async def test_validate_against_a_web_page_is_not_ok(openai_env, provider) -> No
 
     assert not report.ok
     (reachable,) = [check for check in report.checks if check.name == "reachable"]
-    assert not reachable.ok and "answered with text/html instead of JSON" in reachable.detail
+    assert not reachable.ok and "answered with text/html, not a model object" in reachable.detail
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("body", [{}, {"error": {"message": "x"}}, [1, 2, 3]])
+async def test_validate_against_json_that_is_no_model_is_not_ok(openai_env, provider, body) -> None:
+    openai_env.expect_request("/v1/models/gpt-image-2").respond_with_json(body)
+
+    report = await provider.validate()
+
+    assert not report.ok and "not a model object" in report.checks[1].detail
+
+
+@pytest.mark.anyio
+async def test_validate_reads_at_most_a_mebibyte(openai_env, provider) -> None:
+    openai_env.expect_request("/v1/models/gpt-image-2").respond_with_data(
+        b'{"id": "' + b"x" * (2 * 1024 * 1024) + b'"}', content_type="application/json"
+    )
+
+    report = await provider.validate()
+
+    assert not report.ok and "answered with more than 1 MiB" in report.checks[1].detail
 
 
 @pytest.mark.anyio

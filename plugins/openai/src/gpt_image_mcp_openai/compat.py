@@ -57,6 +57,8 @@ _EXTENSION_BY_MIME = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "we
 #: Answers with at most this much image data are checked on the event loop: a worker-thread hop costs more
 #: than sniffing a small image (~0.1 ms), while a 4K PNG takes tens of milliseconds.
 INLINE_PARSE_BYTES = 256 * 1024
+#: A model object is a few hundred bytes: `validate()` reads no more than this of the answer.
+MAX_VALIDATION_ANSWER_BYTES = 1024 * 1024
 _DATA_URL_PREFIX = re.compile(r"^data:[\w.+-]+/[\w.+-]+;base64,", re.IGNORECASE)
 
 
@@ -584,7 +586,8 @@ class OpenAICompatibleProvider(ImageProvider):
 
         where = config.base_url
         try:
-            raw = await self.client(config).models.with_raw_response.retrieve(model)
+            async with self.client(config).models.with_streaming_response.retrieve(model) as raw:
+                headers, body = raw.headers, await _read_at_most(raw.iter_bytes(), MAX_VALIDATION_ANSWER_BYTES)
         except openai.OpenAIError as exc:
             error = self.map_error(exc, self.error_context(config, model))
             status = error.http_status
@@ -601,11 +604,17 @@ class OpenAICompatibleProvider(ImageProvider):
                 detail = f"model {model} is not available to these credentials: {error.message}"
                 return [reached, key_ok, CheckResult(name="model", ok=False, detail=detail)]
             return [reached, CheckResult(name="upstream", ok=False, detail=error.message)]
-        content_type = raw.headers.get("content-type", "")
-        if "json" not in content_type.lower():  # a web page (a proxy's sign-in, a wrong path) answers 200 too
+        # A web page (a proxy's sign-in, a wrong path) or anything but a model object answers 200 too.
+        content_type = headers.get("content-type", "").split(";")[0] or "no content type"
+        try:
+            document = json.loads(body) if body is not None else None
+        except (ValueError, RecursionError):
+            document = None
+        if not (isinstance(document, dict) and isinstance(document.get("id"), str)):
+            shown = "more than 1 MiB" if body is None else f"{content_type}, not a model object"
             detail = (
-                f"{where} answered with {content_type.split(';')[0] or 'no content type'} instead of JSON: is "
-                f"{config.base_url_variable} the API's address, not a web page or a proxy's?"
+                f"{where} answered with {shown}: is {config.base_url_variable} the API's address, not a web page "
+                "or a proxy's?"
             )
             return [CheckResult(name="reachable", ok=False, detail=detail)]
         return [
@@ -613,6 +622,17 @@ class OpenAICompatibleProvider(ImageProvider):
             CheckResult(name="credentials", ok=True, detail="accepted"),
             CheckResult(name="model", ok=True, detail=f"model {model} is available"),
         ]
+
+
+async def _read_at_most(chunks: AsyncIterator[bytes], limit: int) -> bytes | None:
+    """The whole body, or None when it is longer than `limit` bytes (reading stops there)."""
+    body = b""
+    async with aclosing(chunks) as reading:
+        async for chunk in reading:
+            body += chunk
+            if len(body) > limit:
+                return None
+    return body
 
 
 async def _body_start(chunks: AsyncIterator[bytes]) -> bytes:
