@@ -56,7 +56,7 @@ class Broken(ImageSink):
         raise OSError("disk full")
 
 
-def service_with(*objects: object, **settings: object) -> ImageService:
+def _plugin_of(*objects: object) -> object:
     class Plugin:
         @hookimpl
         def register_providers(self, register):
@@ -70,7 +70,11 @@ def service_with(*objects: object, **settings: object) -> ImageService:
                 if isinstance(obj, ImageSink):
                     register(obj)
 
-    return ImageService.create(load_settings(**settings), extra_plugins=[("test", Plugin())])
+    return Plugin()
+
+
+def service_with(*objects: object, **settings: object) -> ImageService:
+    return ImageService.create(load_settings(**settings), extra_plugins=[("test", _plugin_of(*objects))])
 
 
 def test_provider_with_credentials_is_auto_detected() -> None:
@@ -312,3 +316,25 @@ async def test_a_different_count_or_size_from_upstream_is_noted() -> None:
     assert "keyed returned 64x64 although 1024x1024 was asked for" in outcome.notes
     exact = await service_with(provider="offline").generate(prompt="fox", n=2, size="1024x1024")
     assert not any("although" in note for note in exact.notes)
+
+
+def test_readiness_texts_never_show_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gpt_image_mcp.http import readiness_problems, readiness_warnings
+
+    class Chatty(Keyed):
+        name = "chatty"
+
+        def configuration_problems(self) -> list[str]:
+            return ["cannot reach postgres://admin:Hunter2Secret@db.internal/x with token=abcdef123456"]
+
+    class Broken:
+        @hookimpl
+        def register_providers(self, register):
+            raise RuntimeError("refused with password=Hunter2Secret")
+
+    service = ImageService.create(
+        load_settings(provider="chatty"), extra_plugins=[("test", _plugin_of(Chatty())), ("broken", Broken())]
+    )
+    texts = " ".join([*readiness_problems(service), *readiness_warnings(service)])
+    assert "Hunter2Secret" not in texts and "abcdef123456" not in texts
+    assert "admin:***@db.internal" in texts

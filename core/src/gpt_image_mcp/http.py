@@ -75,6 +75,7 @@ def readiness_problems(service: ImageService) -> list[str]:
     others of PROVIDER / FALLBACK_PROVIDERS) that is not configured or whose default model it cannot serve, a
     default sink that is missing or not configured."""
     from gpt_image_mcp.errors import ImageMCPError
+    from gpt_image_mcp.secrets_mask import mask_secrets
 
     problems = []
     for provider in service.providers.values():
@@ -91,7 +92,8 @@ def readiness_problems(service: ImageService) -> list[str]:
             )
         else:
             problems += [f"sink {name}: {problem}" for problem in sink.configuration_problems()]
-    return problems
+    # Probes see these without a key: never a value, whatever a plugin put in its text.
+    return [mask_secrets(problem) for problem in problems]
 
 
 def readiness_warnings(service: ImageService) -> list[str]:
@@ -104,7 +106,9 @@ def readiness_warnings(service: ImageService) -> list[str]:
         warnings.append(f"{service.store.folder_problem}: images are kept in {service.store.folder} (temporary)")
     if service.store.write_problem:
         warnings.append(f"{service.store.write_problem}; new images are kept in memory only")
-    return warnings
+    from gpt_image_mcp.secrets_mask import mask_secrets
+
+    return [mask_secrets(warning) for warning in warnings]
 
 
 def is_loopback(host: str) -> bool:

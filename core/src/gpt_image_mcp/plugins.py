@@ -15,6 +15,7 @@ import pluggy
 from gpt_image_mcp import hookspecs
 from gpt_image_mcp.errors import PluginError
 from gpt_image_mcp.provider import ImageProvider
+from gpt_image_mcp.secrets_mask import mask_secrets
 from gpt_image_mcp.sink import ImageSink
 
 logger = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ def _load_entry_point(
         plugin = entry_point.load()
         manager.register(plugin, name=entry_point.name)
     except Exception as exc:
-        reason = str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
+        reason = mask_secrets(str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}")
         if selection.strict:
             raise PluginError(f"plugin {entry_point.name!r} ({dist_name}) failed to load: {reason}") from exc
         logger.warning("Skipping plugin %r (%s): it failed to load: %s", entry_point.name, dist_name, reason)
@@ -235,7 +236,7 @@ def _collect(
         try:
             impl.function(register=register)
         except Exception as exc:
-            reason = str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
+            reason = mask_secrets(str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}")
             if selection.strict or _is_builtin(registry, plugin_name):
                 raise PluginError(f"plugin {plugin_name!r} failed in {hook_name}: {reason}") from exc
             logger.warning("Plugin %r failed in %s and is skipped: %s", plugin_name, hook_name, reason)

@@ -636,6 +636,8 @@ def build_server(service: ImageService) -> MCPServer:
 
 
 def _provider_infos(service: ImageService) -> list[ProviderInfo]:
+    from gpt_image_mcp.secrets_mask import mask_secrets
+
     infos = []
     for name, provider in service.providers.items():
         models = [
@@ -660,7 +662,7 @@ def _provider_infos(service: ImageService) -> list[ProviderInfo]:
                 description=provider.description,
                 default=name == service.default_provider,
                 configured=provider.is_configured(),
-                problems=provider.configuration_problems(),
+                problems=[mask_secrets(problem) for problem in provider.configuration_problems()],
                 operations=sorted(op.value for op in provider.operations),
                 default_model=service.default_model_for(provider),
                 models=models,

@@ -286,3 +286,12 @@ def test_messages_name_the_variable_the_key_came_from(monkeypatch, tmp_path, api
     assert OpenAIProvider().client_config().key_variable == "OPENAI_API_KEY_FILE"
     monkeypatch.setenv("OPENAI_API_KEY", api_key)
     assert OpenAIProvider().client_config().key_variable == "OPENAI_API_KEY"
+
+
+def test_a_password_in_an_invalid_base_url_is_not_shown(monkeypatch, api_key) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", "htps://user:GatewayPass99@gw.example/v1")
+
+    (problem,) = OpenAIProvider().configuration_problems()
+
+    assert "GatewayPass99" not in problem and "user:***@" in problem

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from gpt_image_mcp import mask_secrets
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -165,5 +166,5 @@ def describe_validation_error(exc: ValidationError, settings_type: type[BaseSett
         alias = info.validation_alias if info else None
         name = str(alias.choices[-1]) if isinstance(alias, AliasChoices) else field.upper()
         shown = "" if "key" in field else f" (got {error.get('input')!r})"
-        problems.append(f"{name}: {message}{shown}")
+        problems.append(mask_secrets(f"{name}: {message}{shown}"))  # a URL's password, a token in a value
     return problems
