@@ -356,6 +356,7 @@ def server_env(workdir: Path, upstream_url: str) -> dict[str, str]:
         LOG_LEVEL="warning",
         HOST="127.0.0.1",
         MAX_REQUESTS_PER_MINUTE="1000000",
+        MAX_SESSIONS_PER_MINUTE="1000000",
     )
     return env
 

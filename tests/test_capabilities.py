@@ -65,5 +65,7 @@ def test_missing_user_file_is_named(tmp_path: Path) -> None:
 def test_a_capabilities_file_that_is_not_text_is_a_configuration_error(tmp_path: Path) -> None:
     path = tmp_path / "models.toml"
     path.write_bytes(b"\xff\xfe[models]")
-    with pytest.raises(ConfigurationError, match="cannot be read"):
+    with pytest.raises(ConfigurationError, match="is not UTF-8 text"):
         ModelTable.default().with_file(path)
+    with pytest.raises(ConfigurationError, match="is not a regular file"):
+        ModelTable.default().with_file(Path("/dev/zero"))

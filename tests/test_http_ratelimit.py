@@ -193,13 +193,14 @@ def test_count_tool_calls_collects_the_states_of_follow_up_rounds() -> None:
 
 
 def test_a_follow_up_round_is_free_once_a_replay_is_charged(monkeypatch: pytest.MonkeyPatch) -> None:
-    rounds = FollowUpRounds(ttl=10, max_entries=2)
-    assert rounds.free_rounds(["a"]) == 1
-    assert rounds.free_rounds(["a"]) == 0  # the same state again: a replay
-    assert rounds.free_rounds(["b", "c"]) == 1  # full: beyond max_entries rounds are charged
+    rounds = FollowUpRounds(ttl=10, max_entries=3, max_per_client=2)
+    assert rounds.free_rounds("one", ["a"]) == 1
+    assert rounds.free_rounds("one", ["a"]) == 0  # the same state again: a replay
+    assert rounds.free_rounds("one", ["b", "c"]) == 1  # its share is full: beyond it rounds are charged
+    assert rounds.free_rounds("two", ["x", "y"]) == 1  # another client has its own share, within max_entries
     now = time.monotonic()
     monkeypatch.setattr(time, "monotonic", lambda: now + 11)
-    assert rounds.free_rounds(["a"]) == 1  # forgotten after ttl
+    assert rounds.free_rounds("one", ["a", "b"]) == 2  # forgotten after ttl
 
 
 @pytest.mark.anyio
@@ -301,3 +302,11 @@ def test_new_sessions_are_limited_per_client_and_in_all() -> None:
         assert provider_list(http, app.base).status_code == 200  # tool calls have their own budget
     with serve_app(max_sessions=2) as app, httpx2.Client() as http:
         assert [_initialize(http, app.base, i).status_code for i in (1, 2, 3)] == [200, 200, 503]
+
+
+def test_a_refusal_body_is_valid_json_whatever_the_request_ids() -> None:
+    from gpt_image_mcp.ratelimit import rate_limited_body
+
+    calls = count_tool_calls(b'[{"jsonrpc":"2.0","id":NaN,"method":"tools/call"},{"id":[1],"method":"tools/call"}]')
+    body = json.loads(rate_limited_body(calls, 1, 60, 30), parse_constant=lambda name: pytest.fail(name))
+    assert [error["id"] for error in body] == [None, None]

@@ -97,3 +97,29 @@ def test_env_files_that_cannot_be_read_are_clear_errors(tmp_path: Path, monkeypa
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigurationError, match=r"env file \.env is not UTF-8 text"):
         load_settings()
+
+
+@pytest.mark.parametrize("name", ["MCP_API_KEY_FILE", "OPENAI_API_KEY_FILE"])
+def test_key_files_that_are_devices_or_pipes_are_refused_at_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str
+) -> None:
+    import os
+
+    from gpt_image_mcp_openai import OpenAIProvider
+
+    os.mkfifo(tmp_path / "pipe")
+    for path in ("/dev/zero", str(tmp_path / "pipe")):
+        monkeypatch.setenv(name, path)
+        if name == "MCP_API_KEY_FILE":
+            with pytest.raises(ConfigurationError, match="is not a regular file"):
+                load_settings()
+        else:
+            (problem,) = OpenAIProvider().configuration_problems()
+            assert problem.startswith(f"{name}: {path} is not a regular file")
+
+
+def test_a_nul_byte_in_an_env_file_is_a_clear_error(tmp_path: Path) -> None:
+    env = tmp_path / "nul.env"
+    env.write_bytes(b"PORT=3000\nODD=a\x00b\n")
+    with pytest.raises(ConfigurationError, match="env file"):
+        load_settings(env)

@@ -24,6 +24,7 @@ from gpt_image_mcp.errors import (
 from gpt_image_mcp.hookspecs import hookimpl
 from gpt_image_mcp.progress import Progress
 from gpt_image_mcp.provider import ImageProvider
+from gpt_image_mcp.safe_files import read_text_file
 from gpt_image_mcp.secrets_mask import mask_secrets, register_secret
 from gpt_image_mcp.sink import ImageSink, SaveContext, SavedImage
 from gpt_image_mcp.types import (
@@ -79,5 +80,6 @@ __all__ = [
     "__version__",
     "hookimpl",
     "mask_secrets",
+    "read_text_file",
     "register_secret",
 ]

@@ -109,11 +109,15 @@ class ModelTable:
         return table
 
     def with_file(self, path: Path) -> ModelTable:
+        from gpt_image_mcp.safe_files import read_text_file
+
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigurationError(f"model capabilities file {path} does not exist") from exc
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            text = read_text_file(path, limit=16 * 1024 * 1024)
+        except ValueError as exc:
+            raise ConfigurationError(f"model capabilities file: {exc}") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
             raise ConfigurationError(f"model capabilities file {path} cannot be read: {exc}") from exc
         models = data.get("models")
         if not isinstance(models, dict):

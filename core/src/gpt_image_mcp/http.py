@@ -298,11 +298,13 @@ class GuardMiddleware:
     async def _rate_limit(self, body: bytes, scope: Scope, token: bytes | None) -> Response | None:
         """The 429 for a body beyond its client's limit on new sessions or on tool calls; None lets it through."""
         calls = count_tool_calls(body)
-        cost = calls.count - self.follow_ups.free_rounds(calls.states) if calls.count else 0
+        if not (calls.count or calls.sessions):
+            return None
+        client = self._client(scope, token)
+        cost = calls.count - self.follow_ups.free_rounds(client, calls.states) if calls.count else 0
         for limiter, amount in ((self.session_limiter, calls.sessions), (self.limiter, cost)):
             if limiter is None or not amount:
                 continue
-            client = self._client(scope, token)
             decision = await limiter.acquire(client, amount)
             if decision.allowed:
                 continue
@@ -406,8 +408,12 @@ def build_http_app(server: MCPServer, service: ImageService, settings: Settings)
     storage = settings.rate_limit_storage_uri.get_secret_value()
     window = settings.rate_limit_window_seconds
     limiter = ToolCallRateLimiter(settings.max_requests_per_minute, window, storage)
-    sessions = ToolCallRateLimiter(
-        settings.max_sessions_per_minute, window, storage, what="new sessions", namespace=f"{NAMESPACE}:sessions"
+    sessions = (
+        None  # stateless: initialize opens no session
+        if settings.http_stateless
+        else ToolCallRateLimiter(
+            settings.max_sessions_per_minute, window, storage, what="new sessions", namespace=f"{NAMESPACE}:sessions"
+        )
     )
     app.state.in_flight = InFlight()
     app.add_middleware(

@@ -6,13 +6,13 @@ import base64
 import binascii
 import os
 import re
-import stat
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from gpt_image_mcp.errors import InvalidRequestError, brief
 from gpt_image_mcp.imaging import inspect_image
+from gpt_image_mcp.safe_files import UnreadableFile, read_regular_file
 from gpt_image_mcp.store import IMAGE_URI_PREFIX, ImageStore, parse_image_uri
 from gpt_image_mcp.types import InputImage
 
@@ -90,7 +90,9 @@ class InputResolver:
         image_id = parse_image_uri(uri)
         found = self.store.read(image_id) if image_id else None
         if found is None:
-            raise InvalidRequestError(f"{label}: {uri} is not an image of this server (it may have been evicted)")
+            raise InvalidRequestError(
+                f"{label}: {brief(uri)} is not an image of this server (it may have been evicted)"
+            )
         record, data = found
         return _checked(data, label, filename=record.filename)
 
@@ -111,10 +113,10 @@ class InputResolver:
                 "pass base64 or an image:// id instead"
             )
         try:
-            data = _read_regular_file(real, MAX_INPUT_IMAGE_BYTES)
+            data = read_regular_file(real, MAX_INPUT_IMAGE_BYTES)
         except FileNotFoundError as exc:
             raise InvalidRequestError(f"{label}: file {raw} does not exist") from exc
-        except _NotAnImageFile as exc:
+        except UnreadableFile as exc:
             raise InvalidRequestError(f"{label}: {raw} {exc}") from None
         except OSError as exc:
             raise InvalidRequestError(f"{label}: cannot read {raw}: {exc.strerror}") from exc
@@ -128,30 +130,6 @@ def _file_uri_path(uri: str) -> str:
     if parsed.netloc not in ("", "localhost"):
         raise InvalidRequestError(f"{brief(uri)} names a file on another host ({parsed.netloc}); pass base64 instead")
     return unquote(parsed.path)
-
-
-class _NotAnImageFile(Exception):
-    pass
-
-
-def _read_regular_file(path: Path, limit: int) -> bytes:
-    """The bytes of a regular file of at most `limit` bytes. A FIFO, a device (/dev/zero) or a folder is refused
-    without reading from it: a read could block for ever or never end."""
-    # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    try:
-        status = os.fstat(fd)
-        if not stat.S_ISREG(status.st_mode):
-            raise _NotAnImageFile("is not a regular file (a folder, a device or a pipe)")
-        if status.st_size > limit:
-            raise _NotAnImageFile(f"is larger than {limit // 2**20} MiB")
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(limit + 1)
-    finally:
-        os.close(fd)
-    if len(data) > limit:  # it grew while read
-        raise _NotAnImageFile(f"is larger than {limit // 2**20} MiB")
-    return data
 
 
 def looks_like_path(text: str) -> bool:

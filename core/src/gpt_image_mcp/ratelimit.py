@@ -77,25 +77,38 @@ class FollowUpRounds:
     In the 2026-07-28 protocol a call that asks the user something (elicitation, sampling) answers with the
     question and a `requestState` the SDK seals; the client then sends the call again with the answers and that
     state. The first round was charged; a state seen for the first time is free, a replayed one is charged. A
-    forged state is refused by the SDK before the tool runs, so it costs nothing upstream; at most `max_entries`
-    states are remembered (beyond that, rounds are charged again), for `ttl` seconds (the SDK's state lifetime).
+    forged state is refused by the SDK before the tool runs, so it costs nothing upstream. States are remembered
+    for `ttl` seconds (the SDK's state lifetime), at most `max_per_client` of one client (so that a client sending
+    made-up states fills only its own share) and `max_entries` in all; beyond that, rounds are charged again.
     """
 
-    def __init__(self, ttl: float = 600.0, max_entries: int = 10_000) -> None:
+    def __init__(self, ttl: float = 600.0, max_entries: int = 10_000, max_per_client: int = 100) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
-        self._seen: dict[str, float] = {}  # digest of a state -> when it may be forgotten, in insertion order
+        self.max_per_client = max_per_client
+        #: (client, digest of a state) -> when it may be forgotten, in insertion order
+        self._seen: dict[tuple[str, str], float] = {}
+        self._per_client: dict[str, int] = {}
 
-    def free_rounds(self, states: Iterable[str]) -> int:
+    def free_rounds(self, client: str, states: Iterable[str]) -> int:
+        """How many of `states` (sent by `client`) are first sightings, remembered from now on."""
         now = time.monotonic()
-        while self._seen and next(iter(self._seen.values())) <= now:
-            del self._seen[next(iter(self._seen))]
+        while self._seen:
+            (owner, digest), expires = next(iter(self._seen.items()))  # the oldest first
+            if expires > now:
+                break
+            del self._seen[(owner, digest)]
+            self._per_client[owner] -= 1
+            if not self._per_client[owner]:
+                del self._per_client[owner]
         free = 0
         for state in states:
-            digest = hashlib.sha256(state.encode()).hexdigest()
-            if digest in self._seen or len(self._seen) >= self.max_entries:
+            key = (client, hashlib.sha256(state.encode()).hexdigest())
+            full = len(self._seen) >= self.max_entries or self._per_client.get(client, 0) >= self.max_per_client
+            if key in self._seen or full:
                 continue
-            self._seen[digest] = now + self.ttl
+            self._seen[key] = now + self.ttl
+            self._per_client[client] = self._per_client.get(client, 0) + 1
             free += 1
         return free
 
@@ -236,9 +249,10 @@ def rate_limited_body(
 
     def error(request_id: Any) -> dict[str, Any]:
         data = {"retry_after": retry_after, "limit": limit, "window_seconds": window_seconds}
+        valid_id = isinstance(request_id, str | int) and not isinstance(request_id, bool)  # not NaN, not a list
         return {
             "jsonrpc": "2.0",
-            "id": request_id,
+            "id": request_id if valid_id else None,
             "error": {"code": RATE_LIMITED_CODE, "message": message, "data": data},
         }
 

@@ -1,4 +1,4 @@
-"""Writing files inside a root folder, safe by construction.
+"""Writing files inside a root folder, safe by construction; reading small files without surprises.
 
 Names from callers are sanitised to a single harmless path component; folders are walked one component
 at a time with `O_NOFOLLOW` relative to the previous folder's descriptor, so a symlinked folder (even one
@@ -12,6 +12,7 @@ import contextlib
 import os
 import re
 import secrets
+import stat
 import unicodedata
 from pathlib import Path
 
@@ -155,3 +156,52 @@ def create_unique_file(folder: Path, stem: str, suffix: str, data: bytes, *, att
             continue
         return path
     return None
+
+
+class UnreadableFile(ValueError):
+    """A file that is not a regular file, or larger than allowed (the text says which, without the path)."""
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes, else `UnreadableFile`; OSErrors (a missing file)
+    pass through. A FIFO, a device (/dev/zero) or a folder is refused without reading from it: a read could block
+    for ever or never end."""
+    # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise UnreadableFile("is not a regular file (a folder, a device or a pipe)")
+        if status.st_size > limit:
+            raise UnreadableFile(f"is larger than {_size(limit)}")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:  # it grew while read
+        raise UnreadableFile(f"is larger than {_size(limit)}")
+    return data
+
+
+def read_text_file(path: Path, *, limit: int = 1024 * 1024) -> str:
+    """The UTF-8 text of a regular file of at most `limit` bytes (a key file, a .env, a TOML file).
+
+    Raises `ValueError` with a message naming the file and what is wrong with it: missing, not a regular file
+    (a FIFO or /dev/zero would hang or never end), too large, unreadable, not UTF-8.
+    """
+    try:
+        data = read_regular_file(path, limit)
+    except FileNotFoundError:
+        raise ValueError(f"{path} does not exist") from None
+    except UnreadableFile as exc:
+        raise ValueError(f"{path} {exc}") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text: is it the right file?") from None
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 2**20} MiB" if limit >= 2**20 else f"{limit // 1024} KiB"

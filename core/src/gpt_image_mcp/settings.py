@@ -194,7 +194,7 @@ class Settings(BaseSettings):
         description="Most HTTP sessions (2025-11-25 protocol) open at once; a new one beyond gets 503.",
     )
     max_sessions_per_minute: int = Field(
-        30,
+        60,
         ge=1,
         validation_alias=_env("max_sessions_per_minute", "MAX_SESSIONS_PER_MINUTE"),
         description="New HTTP sessions (initialize requests) per client per RATE_LIMIT_WINDOW_SECONDS; more get 429.",
@@ -327,13 +327,16 @@ class Settings(BaseSettings):
 
 
 def _read_key_file(path: Path) -> str:
-    try:
-        key = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    from gpt_image_mcp.safe_files import read_text_file
+
+    key = read_text_file(path, limit=KEY_FILE_MAX_BYTES).strip()
     if not key:
         raise ValueError(f"{path} is empty")
     return key
+
+
+KEY_FILE_MAX_BYTES = 64 * 1024
+ENV_FILE_MAX_BYTES = 1024 * 1024
 
 
 def _env_name(field_name: str) -> str:
@@ -357,7 +360,8 @@ def load_settings(env_file: Path | None = None, **overrides: Any) -> Settings:
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "?"
             name = _env_name(field) if field in Settings.model_fields else field
-            problems.append(f"{name}: {error['msg']} (got {error.get('input')!r})")
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message} (got {error.get('input')!r})")
         raise ConfigurationError("invalid configuration:\n  " + "\n  ".join(problems)) from exc
 
 
@@ -369,10 +373,13 @@ def load_env_file(env_file: Path | None = None) -> None:
         raise ConfigurationError(f"env file {path} {'is not a file' if path.exists() else 'does not exist'}")
     if not path.is_file():
         return
+    from gpt_image_mcp.safe_files import read_text_file
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigurationError(f"env file {path} is not UTF-8 text: is it the right file?") from None
-    except OSError as exc:
-        raise ConfigurationError(f"env file {path} cannot be read: {exc.strerror or exc}") from None
-    load_dotenv(stream=io.StringIO(text), override=False)
+        text = read_text_file(path, limit=ENV_FILE_MAX_BYTES)
+        load_dotenv(stream=io.StringIO(text), override=False)
+    except ValueError as exc:  # unreadable, too large, not UTF-8; a NUL byte in a value
+        detail = str(exc).removeprefix(f"{path} ") if str(exc).startswith(str(path)) else str(exc)
+        if "null byte" in detail:
+            detail = "has a NUL byte in a value"
+        raise ConfigurationError(f"env file {path} {detail}") from None

@@ -46,7 +46,7 @@ def test_key_from_file(monkeypatch, tmp_path, api_key) -> None:
     assert provider.client_config().api_key == api_key
 
 
-@pytest.mark.parametrize(("content", "expected"), [(None, "cannot read"), ("", "is empty")])
+@pytest.mark.parametrize(("content", "expected"), [(None, "does not exist"), ("", "is empty")])
 def test_unreadable_key_file_is_a_configuration_problem(monkeypatch, tmp_path, content, expected) -> None:
     key_file = tmp_path / "openai.key"
     if content is not None:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from gpt_image_mcp import mask_secrets
+from gpt_image_mcp import mask_secrets, read_text_file
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -34,9 +34,9 @@ def http_url(value: str, example: str) -> str:
 def read_key_file(path: Path, variable: str) -> SecretStr:
     """The key stored in `path` (Docker/Kubernetes secrets), or a ValueError naming `variable`."""
     try:
-        key = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ValueError(f"{variable}: cannot read {path}: {exc.strerror or exc}") from None
+        key = read_text_file(path, limit=64 * 1024).strip()
+    except ValueError as exc:
+        raise ValueError(f"{variable}: {exc}") from None
     if not key:
         raise ValueError(f"{variable}: {path} is empty")
     return SecretStr(key)
