@@ -312,7 +312,7 @@ async def test_variations_that_a_provider_lacks_point_to_image_edit() -> None:
 
 async def test_a_different_count_or_size_from_upstream_is_noted() -> None:
     outcome = await service_with(Keyed()).generate(prompt="fox", n=2, size="1024x1024")  # Keyed sends one 64x64
-    assert "keyed returned 1 images although 2 were asked for" in outcome.notes
+    assert "keyed returned 1 image although 2 were asked for" in outcome.notes
     assert "keyed returned 64x64 although 1024x1024 was asked for" in outcome.notes
     exact = await service_with(provider="offline").generate(prompt="fox", n=2, size="1024x1024")
     assert not any("although" in note for note in exact.notes)

@@ -424,7 +424,11 @@ def _mismatches(provider: str, request: ImageRequest, result: ImageResult) -> li
     """Notes when the upstream sent another number of images, or another size, than was asked for."""
     notes = []
     if len(result.images) != request.n:
-        notes.append(f"{provider} returned {len(result.images)} images although {request.n} were asked for")
+        got, asked = len(result.images), request.n
+        notes.append(
+            f"{provider} returned {got} image{'s' if got != 1 else ''} although {asked} "
+            f"{'were' if asked != 1 else 'was'} asked for"
+        )
     wanted = request.dimensions()
     got = sorted({f"{image.width}x{image.height}" for image in result.images} - {request.size})
     if wanted is not None and got:
