@@ -279,6 +279,8 @@ def start_metrics_listener(port: int, host: str = "127.0.0.1", api_key: SecretSt
         daemon_threads = True
 
     class QuietHandler(WSGIRequestHandler):
+        timeout = 10  # seconds a connection may idle: idle connections must not pile up threads
+
         def log_message(self, format: str, *args: Any) -> None:  # stderr is for the server's own log lines
             pass
 
