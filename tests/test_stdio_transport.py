@@ -143,3 +143,30 @@ def test_a_large_answer_in_flight_is_written_whole_before_the_exit(tmp_path: Pat
     inline = [block for block in answers[8]["result"]["content"] if block["type"] == "image"]
     assert len(inline) == 1 and len(inline[0]["data"]) > 3_000_000  # the whole 3 MB image, not a cut line
     assert raw.process.wait(10) == 0
+
+
+def test_a_cancelled_request_is_not_waited_for_at_stop(tmp_path: Path) -> None:
+    from tests.http_support import install_throwaway_plugin
+
+    plugins = install_throwaway_plugin(tmp_path / "plugins")
+    env = {"PROVIDER": "slow", "SLOW_SECONDS": "30", "PYTHONPATH": str(plugins), "LOG_LEVEL": "info"}
+    raw = start(tmp_path, SHUTDOWN_GRACE_SECONDS="20", **env)
+    raw.send(tool_call_line(11, '{"prompt":"slowly","size":"1024x1024"}'))
+    time.sleep(0.5)
+    raw.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 11}})
+    raw.send({"jsonrpc": "2.0", "id": 12, "method": "ping"})
+    assert raw.receive() == {"jsonrpc": "2.0", "id": 12, "result": {}}
+    started = time.monotonic()
+    raw.process.send_signal(signal.SIGTERM)
+    assert raw.process.wait(10) == 0 and time.monotonic() - started < 5
+    assert raw.process.stderr is not None
+    assert "Stopping after SIGTERM (0 request(s) in flight)" in raw.process.stderr.read().decode()
+
+
+def test_json_that_is_not_a_json_rpc_request_gets_an_error_for_its_id(server: RawStdio) -> None:
+    server.send({"jsonrpc": "2.0", "id": 13, "method": "tools/call", "params": [1]})
+    assert server.receive() == {
+        "jsonrpc": "2.0",
+        "id": 13,
+        "error": {"code": -32600, "message": "Invalid request: not a JSON-RPC 2.0 request"},
+    }

@@ -178,8 +178,18 @@ class AnsweringReader:
         """The item to pass on, or None when it was answered (or skipped) here."""
         line = _unparsed_line(item)
         message = item if line is None else await self._repaired(line)
-        if message is None or isinstance(message, Exception):
-            return message
+        if isinstance(message, Exception):
+            request_id = _invalid_request_id(message)
+            if request_id is None:
+                return message  # nothing to answer (a notification, no id to answer to): the SDK logs it
+            await self._answer(request_id, INVALID_REQUEST, "Invalid request: not a JSON-RPC 2.0 request")
+            return None
+        if message is None:
+            return None
+        cancelled = _cancelled_request_id(message)
+        if cancelled is not None:  # a cancelled request is never answered (the spec forbids it): not in flight
+            self._exchange.pending.discard(cancelled)
+            self._exchange.pending.discard(str(cancelled))
         request_id = _request_id(message)
         if request_id is not None:
             if self._exchange.stopping:
@@ -226,6 +236,32 @@ def _request_id(message: SessionMessage) -> str | int | None:
         return None
     request_id = getattr(inner, "id", None)
     return request_id if isinstance(request_id, str | int) else None
+
+
+def _cancelled_request_id(message: SessionMessage) -> str | int | None:
+    inner = message.message
+    if getattr(inner, "method", None) != "notifications/cancelled":
+        return None
+    params = getattr(inner, "params", None) or {}
+    request_id = params.get("requestId") if isinstance(params, dict) else getattr(params, "request_id", None)
+    if isinstance(request_id, str) and request_id.lstrip("-").isdigit():
+        return int(request_id)  # the SDK matches "5" and 5 alike
+    return request_id if isinstance(request_id, str | int) else None
+
+
+def _invalid_request_id(error: Exception) -> str | int | None:
+    """The id of a JSON object the SDK refused as a message (valid JSON, but not JSON-RPC 2.0), if it has one."""
+    from pydantic import ValidationError
+
+    if not isinstance(error, ValidationError):
+        return None
+    for detail in error.errors():
+        document = detail.get("input")
+        if isinstance(document, dict) and "method" in document:
+            request_id = document.get("id")
+            if isinstance(request_id, str | int) and not isinstance(request_id, bool):
+                return request_id
+    return None
 
 
 def _writer_idle(write_stream: Any) -> bool:
