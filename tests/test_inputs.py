@@ -64,7 +64,12 @@ def test_a_nul_in_a_path_is_a_clear_error(resolver: InputResolver, tmp_path: Pat
 
 def test_file_uris_with_localhost_and_escapes_name_local_files(resolver: InputResolver, tmp_path: Path) -> None:
     (tmp_path / "my image.png").write_bytes(png_bytes())
-    for uri in (f"file://{tmp_path}/my%20image.png", f"file://localhost{tmp_path}/my%20image.png"):
+    (tmp_path / "frame#12?.png").write_bytes(png_bytes())
+    for uri in (
+        f"file://{tmp_path}/my%20image.png",
+        f"file://localhost{tmp_path}/my%20image.png",
+        f"file://LOCALHOST{tmp_path}/frame#12?.png",
+    ):
         image = resolve_soon(resolver, uri)
         assert not isinstance(image, BaseException), image
     error = resolve_soon(resolver, f"file://other.host{tmp_path}/my%20image.png")

@@ -338,3 +338,19 @@ def test_readiness_texts_never_show_a_secret(monkeypatch: pytest.MonkeyPatch) ->
     texts = " ".join([*readiness_problems(service), *readiness_warnings(service)])
     assert "Hunter2Secret" not in texts and "abcdef123456" not in texts
     assert "admin:***@db.internal" in texts
+
+
+async def test_the_end_user_id_travels_in_options() -> None:
+    provider = Keyed()
+    await service_with(provider).generate(prompt="fox", extra={"user": "alice-1234"})
+    assert provider.calls[0].extra == {"user": "alice-1234"}
+
+
+def test_readiness_probes_do_not_log_a_warning_each_time(caplog: pytest.LogCaptureFixture) -> None:
+    from gpt_image_mcp.http import readiness_problems
+
+    service = service_with(Keyed(), default_model="brand-new-model")
+    caplog.clear()
+    for _ in range(3):
+        assert readiness_problems(service) == []
+    assert "not in the capability table" not in caplog.text

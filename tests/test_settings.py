@@ -79,9 +79,7 @@ def test_mcp_api_key_is_trimmed(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("value", ["", "   "])
 def test_a_blank_host_binds_loopback_not_every_interface(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("HOST", value)
-    monkeypatch.setenv("PORT", "")
-    settings = load_settings()
-    assert (settings.host, settings.port) == ("127.0.0.1", 3000)
+    assert load_settings().host == "127.0.0.1"
     monkeypatch.setenv("HOST", " 0.0.0.0 ")
     assert load_settings().host == "0.0.0.0"
 
@@ -123,3 +121,8 @@ def test_a_nul_byte_in_an_env_file_is_a_clear_error(tmp_path: Path) -> None:
     env.write_bytes(b"PORT=3000\nODD=a\x00b\n")
     with pytest.raises(ConfigurationError, match="env file"):
         load_settings(env)
+
+
+def test_an_empty_plugin_allow_list_still_allows_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GPT_IMAGE_MCP_PLUGINS", "")
+    assert load_settings().plugins == []

@@ -81,7 +81,7 @@ def readiness_problems(service: ImageService) -> list[str]:
     for provider in service.providers.values():
         problems += [f"{provider.name}: {problem}" for problem in provider.configuration_problems()]
         try:
-            service.resolve_model(provider, None)
+            service.resolve_model(provider, None, quiet=True)
         except ImageMCPError as exc:
             problems.append(f"{provider.name}: its default model cannot be used (DEFAULT_MODEL?): {exc.message}")
     for name in service.settings.default_sinks:
@@ -556,6 +556,8 @@ def check_bindable(host: str, port: int) -> None:
         with socket.socket(family, kind, proto) as probe:
             if os.name != "nt":
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            if family == socket.AF_INET6 and hasattr(socket, "IPV6_V6ONLY"):
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # as asyncio binds "::"
             try:
                 probe.bind(address)
             except OSError as exc:

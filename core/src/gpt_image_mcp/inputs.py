@@ -8,7 +8,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from gpt_image_mcp.errors import InvalidRequestError, brief
 from gpt_image_mcp.imaging import inspect_image
@@ -126,10 +126,10 @@ class InputResolver:
 def _file_uri_path(uri: str) -> str:
     """The path of a file:// URI (`file:///x`, `file://localhost/x`, percent-escapes undone); another host's
     file is refused."""
-    parsed = urlsplit(uri)
-    if parsed.netloc not in ("", "localhost"):
-        raise InvalidRequestError(f"{brief(uri)} names a file on another host ({parsed.netloc}); pass base64 instead")
-    return unquote(parsed.path)
+    host, slash, path = uri[len("file://") :].partition("/")  # not urlsplit: '#' and '?' are part of a file name
+    if host.lower() not in ("", "localhost"):
+        raise InvalidRequestError(f"{brief(uri)} names a file on another host ({host}); pass base64 instead")
+    return unquote(slash + path)
 
 
 def looks_like_path(text: str) -> bool:

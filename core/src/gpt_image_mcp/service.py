@@ -50,7 +50,8 @@ OFFLINE = "offline"
 APP_NAME = "gpt-image-mcp"
 #: Names `options` (a request's `extra`) may not carry: they would override what was checked, or the wire format.
 RESERVED_OPTIONS = frozenset(
-    {*GenerateRequest.model_fields, *EditRequest.model_fields, *VariationRequest.model_fields} - {"extra"}
+    # `user` (OpenAI's end-user id) has no tool argument: options is how it is sent.
+    {*GenerateRequest.model_fields, *EditRequest.model_fields, *VariationRequest.model_fields} - {"extra", "user"}
     | {"stream", "response_format", "width", "height", "response_type", "extra_body", "extra_headers", "extra_query"}
 )
 #: Providers with an extra of the root distribution (`pip install 'gpt-image-mcp[azure]'`).
@@ -176,9 +177,10 @@ class ImageService:
         return provider.default_model() or self.settings.default_model
 
     def resolve_model(
-        self, provider: ImageProvider, model: str | None
+        self, provider: ImageProvider, model: str | None, *, quiet: bool = False
     ) -> tuple[str, ModelCapabilities | None, list[str]]:
-        """The model to use, its capabilities as this provider offers them (None if unknown), notes."""
+        """The model to use, its capabilities as this provider offers them (None if unknown), notes (logged unless
+        `quiet`: readiness probes ask every few seconds)."""
         name = (model or "").strip() or self.default_model_for(provider)
         caps = self.table.get(name)
         if caps is not None and provider.serves(caps):
@@ -190,7 +192,8 @@ class ImageService:
             )
         if provider.accepts_unknown_models:
             note = f"model {brief(name)} is not in the capability table, so only generic checks were made"
-            logger.warning(note)
+            if not quiet:
+                logger.warning(note)
             return name, None, [note]
         raise InvalidRequestError(
             f"unknown model {brief(name)} for provider {provider.name}; use one of: {served}", model=name

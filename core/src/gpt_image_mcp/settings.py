@@ -32,10 +32,8 @@ def _env(*names: str) -> AliasChoices:
 class Settings(BaseSettings):
     """Every core setting. Field docs double as the configuration reference."""
 
-    # A variable set to nothing counts as unset (`HOST=` must not bind every interface); `inf` is no number of seconds.
-    model_config = SettingsConfigDict(
-        case_sensitive=False, extra="ignore", validate_default=True, env_ignore_empty=True, allow_inf_nan=False
-    )
+    # `inf` is no number of seconds. (An empty variable keeps its meaning: `GPT_IMAGE_MCP_PLUGINS=` allows no plugin.)
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", validate_default=True, allow_inf_nan=False)
 
     provider: CommaList = Field(
         default_factory=list,
