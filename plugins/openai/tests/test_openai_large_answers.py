@@ -475,3 +475,15 @@ async def test_a_decompression_bomb_is_refused_not_read_into_memory(openai_env, 
         await provider.generate(request(), progress)
 
     assert not info.value.retryable and len(openai_env.log) == 1 and len(bomb) < 20_000
+
+
+async def test_validate_with_a_model_answer_cut_short_reports_it_not_raises(raw_upstream) -> None:
+    def cut(upstream: RawUpstream, connection: socket.socket) -> None:
+        connection.sendall(head(1000) + b'{"id": "gpt-image')
+
+    raw_upstream(cut)
+
+    report = await OpenAIProvider().validate()
+
+    reachable = next(check for check in report.checks if check.name == "reachable")
+    assert not report.ok and not reachable.ok and "cannot reach" in reachable.detail

@@ -272,3 +272,13 @@ async def test_a_corrupt_final_image_in_a_stream_does_not_lose_the_good_one(open
 
     assert [image.data for image in result.images] == [good]
     assert any("image 2 as corrupt base64; the other images are kept" in note for note in result.notes)
+
+
+async def test_a_whole_body_without_events_is_a_bad_response_not_retried(openai_env, provider, progress, images):
+    # JSON labelled text/plain answering a streamed call: it cannot be read as events, and retrying bills again.
+    body = json.dumps({"created": 1, "data": [{"b64_json": images.b64(images.png((8, 8)))}]})
+    openai_env.expect_request("/v1/images/generations").respond_with_data(body, content_type="text/plain")
+
+    with pytest.raises(BadUpstreamResponseError, match="answered a streamed call with text/plain and no events"):
+        await provider.generate(GenerateRequest(model="gpt-image-2", prompt="p", partial_images=1), progress)
+    assert len(openai_env.log) == 1

@@ -456,6 +456,14 @@ class OpenAICompatibleProvider(ImageProvider):
                 await stream.close()
         if not images and failures:
             raise failures[0]
+        if not images and not partials and _framed(headers) and "event-stream" not in content_type:
+            # The whole body arrived (its end was announced) and held no event: not a stream cut short but an
+            # answer nobody can read as events. A retry would be billed again for the same.
+            raise self._bad(
+                f"{self.name} answered a streamed call with {content_type or 'no content type'} and no events; "
+                "call without partial_images for this upstream",
+                context,
+            )
         if not images:
             # A stream cut short (dropped connection, proxy timeout) looks just like this: worth a retry.
             raise UpstreamUnavailableError(
@@ -582,12 +590,23 @@ class OpenAICompatibleProvider(ImageProvider):
 
     async def upstream_checks(self, config: ClientConfig, model: str) -> list[CheckResult]:
         """Reachability, credentials and model availability, from one `models.retrieve` call."""
+        import ssl
+
+        import httpx2
         import openai
 
         where = config.base_url
         try:
             async with self.client(config).models.with_streaming_response.retrieve(model) as raw:
-                headers, body = raw.headers, await _read_at_most(raw.iter_bytes(), MAX_VALIDATION_ANSWER_BYTES)
+                try:
+                    headers, body = raw.headers, await _read_at_most(raw.iter_bytes(), MAX_VALIDATION_ANSWER_BYTES)
+                except (httpx2.RequestError, anyio.EndOfStream, ssl.SSLError) as exc:  # the body, cut or stalled
+                    kind = (
+                        openai.APITimeoutError
+                        if isinstance(exc, httpx2.TimeoutException)
+                        else openai.APIConnectionError
+                    )
+                    raise kind(request=raw.http_request) from exc
         except openai.OpenAIError as exc:
             error = self.map_error(exc, self.error_context(config, model))
             status = error.http_status
