@@ -354,3 +354,15 @@ def test_readiness_probes_do_not_log_a_warning_each_time(caplog: pytest.LogCaptu
     for _ in range(3):
         assert readiness_problems(service) == []
     assert "not in the capability table" not in caplog.text
+
+
+def test_a_dropped_plugin_leaves_none_of_its_capability_entries() -> None:
+    class Overrider(Keyed):
+        name = "overrider"
+
+        def model_table_layer(self) -> dict[str, dict[str, object]]:
+            return {"gpt-image-2": {"max_n": 99}}
+
+    service = service_with(Overrider(), BrokenTable())  # one plugin: the second provider's table fails
+    assert "overrider" not in service.registry.providers
+    assert service.table.get("gpt-image-2").max_n == 10

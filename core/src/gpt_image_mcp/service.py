@@ -455,12 +455,17 @@ def build_model_table(registry: Registry, settings: Settings, *, user_file: bool
     as failed); with GPT_IMAGE_MCP_STRICT_PLUGINS, or for the built-in offline provider, that is an error instead.
     """
     table = ModelTable.default()
-    for name, provider in list(registry.providers.items()):
-        owner = registry.owners.get(("provider", name), name)
+    by_plugin: dict[str, list[tuple[str, ImageProvider]]] = {}
+    for name, provider in registry.providers.items():
+        by_plugin.setdefault(registry.owners.get(("provider", name), name), []).append((name, provider))
+    for owner, providers in by_plugin.items():
+        # A plugin's layers count together: one that fails drops the plugin, and none of its layers stays.
+        candidate = table
         try:
-            layer = provider.model_table_layer()
-            if layer:
-                table = table.with_layer(layer, source=f"provider {name}")
+            for name, provider in providers:
+                layer = provider.model_table_layer()
+                if layer:
+                    candidate = candidate.with_layer(layer, source=f"provider {name}")
         except Exception as exc:
             reason = exc.message if isinstance(exc, ImageMCPError) else f"{type(exc).__name__}: {exc}"
             if settings.strict_plugins or name == OFFLINE:
@@ -469,6 +474,8 @@ def build_model_table(registry: Registry, settings: Settings, *, user_file: bool
                 "Plugin %r is skipped: the capability table of provider %s is unusable: %s", owner, name, reason
             )
             registry.drop(owner, f"capability table of provider {name}: {reason}")
+            continue
+        table = candidate
     if user_file and settings.model_capabilities_file:
         table = table.with_file(settings.model_capabilities_file)
     return table
