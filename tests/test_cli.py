@@ -188,3 +188,25 @@ def test_a_port_in_use_or_a_host_that_is_not_here_exits_2_before_serving(tmp_pat
     assert "Serving MCP on" not in busy.stderr
     unknown = run("serve", "--transport", "http", "--host", "no-such-host.invalid", "--port", port, cwd=tmp_path)
     assert unknown.returncode == 2 and "cannot resolve 'no-such-host.invalid'" in unknown.stderr
+
+
+def test_an_image_kept_only_in_memory_is_written_to_the_temporary_folder(tmp_path: Path, monkeypatch) -> None:
+    import tempfile
+
+    from gpt_image_mcp.commands import _where_kept
+    from gpt_image_mcp.service import DeliveredImage
+    from gpt_image_mcp.store import StoredImage
+    from gpt_image_mcp.types import GeneratedImage
+
+    from tests.helpers import png_bytes
+
+    image = GeneratedImage.from_bytes(png_bytes())
+    fields = {"mime_type": "image/png", "width": 64, "height": 64, "bytes": len(image.data), "sha256": image.sha256}
+    record = StoredImage(id="00112233aabbccdd", created=1.0, provider="p", model="m", in_memory=True, **fields)
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    message = _where_kept(tmp_path / "store", DeliveredImage(stored=record), image)
+    written = tmp_path / "gpt-image-mcp-00112233aabbccdd.png"
+    assert message == f"the image store could not keep it either; it was written to {written}"
+    assert written.read_bytes() == image.data
+    on_disk = DeliveredImage(stored=record.__class__(**{**record.__dict__, "in_memory": False}))
+    assert _where_kept(tmp_path / "store", on_disk, image).startswith("the image is kept in the image store as ")

@@ -17,8 +17,8 @@ import typer
 from gpt_image_mcp import cli
 
 if TYPE_CHECKING:
-    from gpt_image_mcp.service import CallOutcome
-    from gpt_image_mcp.types import ValidationReport
+    from gpt_image_mcp.service import CallOutcome, DeliveredImage
+    from gpt_image_mcp.types import GeneratedImage, ValidationReport
 
 app = typer.Typer(
     name=cli.PROG_NAME,
@@ -174,7 +174,7 @@ def _save_files(outcome: CallOutcome, output: Path, store_folder: Path) -> tuple
         stem, suffix = (
             (output.stem, output.suffix) if single_file else (f"image-{delivered.image_id}", f".{image.extension}")
         )
-        kept = f"the image is kept in the image store as {store_folder / delivered.stored.filename}"
+        kept = _where_kept(store_folder, delivered, image)
         try:
             path = create_unique_file(folder, stem, suffix, image.data, attempts=1000)
         except OSError as exc:
@@ -185,6 +185,24 @@ def _save_files(outcome: CallOutcome, output: Path, store_folder: Path) -> tuple
             continue
         paths.append(path.resolve())
     return paths, failures
+
+
+def _where_kept(store_folder: Path, delivered: DeliveredImage, image: GeneratedImage) -> str:
+    """Where an image that could not be saved where asked is, for the message (this process ends right after)."""
+    if not delivered.stored.in_memory:
+        return f"the image is kept in the image store as {store_folder / delivered.stored.filename}"
+    import tempfile
+
+    from gpt_image_mcp.safe_files import create_unique_file
+
+    stem, suffix = f"gpt-image-mcp-{delivered.image_id}", f".{image.extension}"
+    try:
+        path = create_unique_file(Path(tempfile.gettempdir()), stem, suffix, image.data)
+    except OSError:
+        path = None
+    if path is not None:
+        return f"the image store could not keep it either; it was written to {path}"
+    return "the image store and the temporary folder could not keep it either: the image is lost"
 
 
 @app.command()

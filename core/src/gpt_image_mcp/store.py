@@ -404,8 +404,10 @@ def _remove_leftover(path: Path, now: float) -> None:
 def _set_aside(path: Path, why: str) -> None:
     """Rename a damaged image to a hidden name the store ignores (and removes after a while), keeping its bytes."""
     logger.warning("Setting store entry %s aside: %s", path.name, why)
+    aside = path.with_name(f".{path.name}.damaged")
     try:
-        path.rename(path.with_name(f".{path.name}.damaged"))
+        path.rename(aside)
+        os.utime(aside)  # kept for LEFTOVER_AGE_SECONDS from now, not from when the image was written
     except OSError as exc:
         logger.warning("Could not set %s aside: %s", path.name, exc.strerror or exc)
 
