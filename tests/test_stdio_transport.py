@@ -90,6 +90,13 @@ def test_a_message_nested_too_deep_gets_an_error_for_its_id(server: RawStdio) ->
     }
 
 
+def test_a_message_deeper_than_python_reads_still_gets_an_error_for_its_id(server: RawStdio) -> None:
+    options = '{"a":' * 5000 + "1" + "}" * 5000
+    server.send(tool_call_line(14, f'{{"prompt":"x","options":{options}}}'))
+    answer = server.receive()
+    assert answer["id"] == 14 and answer["error"]["code"] == -32600
+
+
 def test_a_line_that_is_not_json_gets_a_parse_error_and_the_session_goes_on(server: RawStdio) -> None:
     server.send("this is not JSON")
     assert server.receive()["error"]["code"] == -32700

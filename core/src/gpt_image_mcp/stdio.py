@@ -206,7 +206,12 @@ class AnsweringReader:
             return None  # a blank line is no message (clients and proxies send them between messages)
         try:
             document = json.loads(line)
-        except (ValueError, RecursionError):
+        except RecursionError:  # deeper than Python's JSON reader goes: answer its request all the same
+            await self._answer(
+                _top_level_id(line), INVALID_REQUEST, "Invalid request: the message is nested too deeply"
+            )
+            return None
+        except ValueError:
             await self._answer(None, PARSE_ERROR, "Parse error: the message is not JSON")
             return None
         try:
@@ -236,6 +241,32 @@ def _request_id(message: SessionMessage) -> str | int | None:
         return None
     request_id = getattr(inner, "id", None)
     return request_id if isinstance(request_id, str | int) else None
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|-?\d+')
+#: Lines longer than this are not scanned for their id (the scan is Python, character class by class).
+MAX_SCANNED_CHARS = 8 * 1024 * 1024
+
+
+def _top_level_id(line: str) -> str | int | None:
+    """The `id` member of the JSON object in `line`, found without recursion (for documents too deep to parse)."""
+    if len(line) > MAX_SCANNED_CHARS:
+        return None
+    depth, key, previous = 0, None, None
+    for match in _TOKEN.finditer(line):
+        part = match.group()
+        if part in ("{", "["):
+            depth += 1
+        elif part in ("}", "]"):
+            depth -= 1
+        elif depth == 1 and previous == ":" and key == "id":
+            if part.startswith('"'):
+                return str(json.loads(part))
+            return int(part) if part not in (",", ":") else None
+        elif depth == 1 and part.startswith('"') and previous in ("{", ","):
+            key = json.loads(part)
+        previous = part
+    return None
 
 
 def _cancelled_request_id(message: SessionMessage) -> str | int | None:
