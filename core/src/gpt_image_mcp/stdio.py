@@ -44,6 +44,8 @@ class Exchange:
 
     pending: set[str | int] = field(default_factory=set)
     stopping: bool = False
+    #: The transport's own write stream, to see when its writer has written out the last answer.
+    transport_writer: Any = None
 
 
 async def run_stdio(server: MCPServer, service: ImageService, grace_seconds: float) -> None:
@@ -56,7 +58,6 @@ async def run_stdio(server: MCPServer, service: ImageService, grace_seconds: flo
     import anyio
 
     exchange = Exchange()
-    writers: list[Any] = []
 
     async def stop_on_signal() -> None:
         try:
@@ -68,8 +69,9 @@ async def run_stdio(server: MCPServer, service: ImageService, grace_seconds: flo
                     with anyio.move_on_after(grace_seconds):
                         while exchange.pending:  # noqa: ASYNC110  (polled only while stopping)
                             await anyio.sleep(0.02)
+                    writer = exchange.transport_writer
                     with anyio.move_on_after(FLUSH_SECONDS):
-                        while writers and not _writer_idle(writers[0]):  # noqa: ASYNC110
+                        while writer is not None and not _writer_idle(writer):  # noqa: ASYNC110
                             await anyio.sleep(0.02)
                     with anyio.CancelScope(shield=True):
                         await service.aclose()
@@ -85,7 +87,7 @@ async def run_stdio(server: MCPServer, service: ImageService, grace_seconds: flo
         async with anyio.create_task_group() as group:
 
             async def serve() -> None:
-                await serve_stdio(server, exchange, writers)
+                await serve_stdio(server, exchange)
                 group.cancel_scope.cancel()  # the client left: stop waiting for signals
 
             group.start_soon(serve)
@@ -95,7 +97,7 @@ async def run_stdio(server: MCPServer, service: ImageService, grace_seconds: flo
             await service.aclose()
 
 
-async def serve_stdio(server: MCPServer, exchange: Exchange | None = None, writers: list[Any] | None = None) -> None:
+async def serve_stdio(server: MCPServer, exchange: Exchange | None = None) -> None:
     """`server.run_stdio_async()`, with `AnsweringReader` and `TrackingWriter` around the transport's streams."""
     from mcp.server.stdio import stdio_server
 
@@ -103,8 +105,7 @@ async def serve_stdio(server: MCPServer, exchange: Exchange | None = None, write
     # The SDK has no public way to serve a server over streams one passes in (run_stdio_async builds its own).
     lowlevel = server._lowlevel_server
     async with stdio_server() as (read_stream, write_stream):
-        if writers is not None:
-            writers.append(write_stream)
+        exchange.transport_writer = write_stream
         writer = TrackingWriter(write_stream, exchange)
         reader = AnsweringReader(read_stream, writer, exchange)
         await lowlevel.run(reader, writer, lowlevel.create_initialization_options())
