@@ -9,7 +9,6 @@ be refused again.
 from __future__ import annotations
 
 import logging
-import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -113,6 +112,6 @@ def _note_gave_up(error: ImageMCPError, attempts: int, policy: RetryPolicy) -> N
     message = f"{error.message.rstrip('. ')}. Gave up after {attempts} attempts."
     if isinstance(error, RateLimitedError) and error.retry_after is None:
         error.retry_after = round(policy.backoff(attempts), 1)
-        message += f" Wait about {max(1, math.ceil(error.retry_after))} s before trying again."
+        message += f" Wait about {max(1, round(error.retry_after))} s before trying again."
     error.message = message
     error.args = (message,)
