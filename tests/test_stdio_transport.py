@@ -139,10 +139,11 @@ def test_a_large_answer_in_flight_is_written_whole_before_the_exit(tmp_path: Pat
     from tests.http_support import install_throwaway_plugin
 
     plugins = install_throwaway_plugin(tmp_path / "plugins")
-    raw = start(tmp_path, PROVIDER="slow", SLOW_SECONDS="1", PYTHONPATH=str(plugins), SLOW_NOISE="1")
+    raw = start(tmp_path, PROVIDER="slow", SLOW_SECONDS="2", PYTHONPATH=str(plugins), SLOW_NOISE="1")
     raw.send(tool_call_line(8, '{"prompt":"slowly","size":"1024x1024","max_inline_bytes":8000000}'))
     time.sleep(0.3)
     raw.process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)  # the signal is handled by then; the call is still running
     raw.send({"jsonrpc": "2.0", "id": 9, "method": "ping"})  # arrives while stopping: refused, not dropped
     answers = {message["id"]: message for message in (raw.receive(), raw.receive())}
     assert answers[9]["error"]["code"] == -32003
